@@ -1,0 +1,126 @@
+"""Model configurations: one frozen dataclass that describes every model in the book.
+
+A `ModelConfig` is pure description. `llmscale.counting` turns it into parameter and FLOP
+counts and `llmscale.model` builds it in PyTorch; both read the same resolved fields
+(`head_dim_`, `kv_heads`, `ff_dim`), so the count and the built model cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+FFN_KINDS = ("swiglu", "gelu", "relu")
+NORM_KINDS = ("rmsnorm", "layernorm")
+POS_KINDS = ("rope", "learned", "sinusoidal", "relative")
+
+
+def llama_ff_dim(d_model: int, multiple_of: int = 256) -> int:
+    """Feed-forward width LLaMA uses for SwiGLU: 2/3 of 4·d, rounded up to `multiple_of`."""
+    hidden = int(2 * 4 * d_model / 3)
+    return multiple_of * ((hidden + multiple_of - 1) // multiple_of)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A decoder-only Transformer (or, with `n_encoder_layers>0`, an encoder-decoder one).
+
+    n_layers: decoder blocks (L). d_model: residual width (d). n_heads: query heads (h).
+    vocab_size: V. seq_len: the longest context the model is built for (S).
+    n_kv_heads: key/value heads; None means one per query head, 1 is multi-query.
+    head_dim: width of one head; None means d_model // n_heads.
+    d_ff: feed-forward width; None means 4·d_model for GELU/ReLU and LLaMA's rule for SwiGLU.
+    pos: "rope" and "sinusoidal" have no parameters; "learned" adds S·d;
+         "relative" (Transformer-XL, used by Gopher and Chinchilla) adds a d×(h·d_h)
+         projection and two bias vectors per layer (counted, not built).
+    n_encoder_layers: encoder blocks of an encoder-decoder model such as the 2017
+         Transformer (counted, not built: the book's model is decoder-only).
+    n_experts, top_k: mixture of experts in every feed-forward layer (1, 1 is dense).
+    """
+
+    n_layers: int
+    d_model: int
+    n_heads: int
+    vocab_size: int
+    seq_len: int
+    n_kv_heads: int | None = None
+    head_dim: int | None = None
+    d_ff: int | None = None
+    ffn: str = "swiglu"
+    norm: str = "rmsnorm"
+    pos: str = "rope"
+    tie_embeddings: bool = False
+    bias: bool = False
+    n_experts: int = 1
+    top_k: int = 1
+    n_encoder_layers: int = 0
+    multiple_of: int = 256
+    norm_eps: float = 1e-5
+    rope_theta: float = 10000.0
+
+    def __post_init__(self) -> None:
+        for name in ("n_layers", "d_model", "n_heads", "vocab_size", "seq_len", "n_experts",
+                     "top_k", "multiple_of"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive integer; pass e.g. {name}=1")
+        for name in ("n_kv_heads", "head_dim", "d_ff"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name}={value!r} must be a positive integer or None "
+                                 f"(None picks the usual default)")
+        if isinstance(self.n_encoder_layers, bool) or not isinstance(self.n_encoder_layers, int) \
+                or self.n_encoder_layers < 0:
+            raise ValueError(f"n_encoder_layers={self.n_encoder_layers!r} must be an integer >= 0 "
+                             "(0 for a decoder-only model)")
+        if self.ffn not in FFN_KINDS:
+            raise ValueError(f"ffn={self.ffn!r} is not one of {FFN_KINDS}; choose one of them")
+        if self.norm not in NORM_KINDS:
+            raise ValueError(f"norm={self.norm!r} is not one of {NORM_KINDS}; choose one of them")
+        if self.pos not in POS_KINDS:
+            raise ValueError(f"pos={self.pos!r} is not one of {POS_KINDS}; choose one of them")
+        if self.head_dim is None and self.d_model % self.n_heads:
+            raise ValueError(f"n_heads={self.n_heads} does not divide d_model={self.d_model}; "
+                             f"choose d_model a multiple of n_heads, or set head_dim explicitly")
+        if self.n_heads % self.kv_heads:
+            raise ValueError(f"n_kv_heads={self.n_kv_heads} does not divide n_heads={self.n_heads}; "
+                             "choose a divisor of n_heads (1 is multi-query, n_heads is multi-head)")
+        if self.pos == "rope" and self.head_dim_ % 2:
+            raise ValueError(f"pos='rope' needs an even head dimension, got head_dim={self.head_dim_}; "
+                             "choose an even head_dim (d_model // n_heads) or pos='learned'")
+        if self.top_k > self.n_experts:
+            raise ValueError(f"top_k={self.top_k} exceeds n_experts={self.n_experts}; "
+                             "choose top_k <= n_experts")
+        if not self.norm_eps > 0:
+            raise ValueError(f"norm_eps={self.norm_eps!r} must be > 0, e.g. 1e-5")
+
+    # Resolved values: everything downstream reads these, never the raw Nones.
+    @property
+    def head_dim_(self) -> int:
+        """Width of one attention head (d_h)."""
+        return self.head_dim if self.head_dim is not None else self.d_model // self.n_heads
+
+    @property
+    def kv_heads(self) -> int:
+        """Number of key/value heads (h_kv)."""
+        return self.n_heads if self.n_kv_heads is None else self.n_kv_heads
+
+    @property
+    def ff_dim(self) -> int:
+        """Feed-forward hidden width (d_ff) of one expert or of the dense layer."""
+        if self.d_ff is not None:
+            return self.d_ff
+        if self.ffn == "swiglu":
+            return llama_ff_dim(self.d_model, self.multiple_of)
+        return 4 * self.d_model
+
+    @property
+    def is_moe(self) -> bool:
+        return self.n_experts > 1
+
+    def replace(self, **changes) -> "ModelConfig":
+        """A copy with some fields changed (validated again)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ValueError(f"unknown ModelConfig field(s) {sorted(unknown)}; "
+                             f"valid fields are {[f.name for f in fields(self)]}")
+        return replace(self, **changes)
