@@ -133,6 +133,25 @@ class MarkovLanguage:
     seed: int
     probs: np.ndarray = field(repr=False)
 
+    def __post_init__(self) -> None:
+        # Checked here too, not only in make(), so hand-built chains (used for
+        # closed-form checks) are held to the same contract.
+        if self.order not in (1, 2):
+            raise ValueError(f"order={self.order!r} is not supported; choose order=1 or order=2")
+        probs = np.array(self.probs, dtype=np.float64)
+        expected = (self.vocab_size**self.order, self.vocab_size)
+        if probs.shape != expected:
+            raise ValueError(
+                f"probs has shape {probs.shape}; pass shape (vocab_size**order, vocab_size) = {expected}"
+            )
+        if not np.all(probs > 0) or not np.allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-9):
+            raise ValueError(
+                "probs rows must be strictly positive and sum to 1 (positivity keeps the chain "
+                "irreducible and aperiodic); mix in a little uniform mass"
+            )
+        probs.setflags(write=False)
+        object.__setattr__(self, "probs", probs)
+
     @classmethod
     def make(
         cls,
@@ -171,7 +190,6 @@ class MarkovLanguage:
         probs = rng.dirichlet(np.full(vocab_size, float(concentration)), size=n_states)
         probs = (probs + _MARKOV_FLOOR) / (1.0 + vocab_size * _MARKOV_FLOOR)
         probs /= probs.sum(axis=1, keepdims=True)
-        probs.setflags(write=False)
         return cls(vocab_size, order, float(concentration), seed, probs)
 
     @property

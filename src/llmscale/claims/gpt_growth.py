@@ -1,0 +1,123 @@
+"""Claims of 002_ec05182d8266db35.txt (Chinese): how GPT models grew, 2017 to 2020."""
+
+from __future__ import annotations
+
+from .. import counting, presets, published
+from . import register
+
+SEED = "002_ec05182d8266db35.txt"
+
+
+def _cfg(name):
+    return presets.get(name)
+
+
+@register("growth-layers-transformer", SEED, "The original Transformer had 6 layers.",
+          6, "layers", rel_tol=0.0)
+def _():
+    cfg = _cfg("transformer-base")
+    return cfg.n_layers, (f"6 in the encoder and 6 in the decoder ({cfg.n_encoder_layers}+{cfg.n_layers}); "
+                          "the article counts one stack.")
+
+
+@register("growth-layers-gpt3", SEED, "GPT-3 175B has 96 layers.", 96, "layers", rel_tol=0.0)
+def _():
+    return _cfg("gpt3-175b").n_layers, "Table 2.1 of the GPT-3 paper."
+
+
+@register("growth-heads-transformer", SEED, "The original Transformer had 8 attention heads per layer.",
+          8, "heads", rel_tol=0.0)
+def _():
+    return _cfg("transformer-base").n_heads, "Transformer base; the big model has 16."
+
+
+@register("growth-heads-gpt3", SEED, "GPT-3 has 96 attention heads per layer.", 96, "heads", rel_tol=0.0)
+def _():
+    return _cfg("gpt3-175b").n_heads, "Table 2.1 of the GPT-3 paper."
+
+
+@register("growth-context-transformer", SEED,
+          "The original Transformer's context was 512 tokens.", 512, "tokens", rel_tol=None)
+def _():
+    d = _cfg("transformer-base").d_model
+    return None, (f"The paper sets no maximum context (sinusoidal positions). {d} is the base model's "
+                  "width d_model, not a context length.")
+
+
+@register("growth-context-gpt3", SEED, "GPT-3's context is 12,288 tokens.", 12288, "tokens", rel_tol=0.0)
+def _():
+    cfg = _cfg("gpt3-175b")
+    return cfg.seq_len, (f"GPT-3's context is {cfg.seq_len} tokens; {cfg.d_model:,} is its width d_model. "
+                         "The article's 'context' 512→12,288 is the growth of d_model.")
+
+
+@register("growth-gpt2-layers", SEED, "GPT-2 1542M has 40 layers.", 40, "layers", rel_tol=0.0)
+def _():
+    return _cfg("gpt2-xl").n_layers, "GPT-2 XL (1,542M in the paper) has 48 layers."
+
+
+@register("growth-gpt3-double-layers", SEED,
+          "GPT-3 175B has twice the layers of GPT-2 1542M.", 2, "ratio", rel_tol=0.05)
+def _():
+    ratio = _cfg("gpt3-175b").n_layers / _cfg("gpt2-xl").n_layers
+    return ratio, "96 / 48: true with GPT-2's real 48 layers, not with the article's 40 (which gives 2.4)."
+
+
+@register("growth-gpt2-gpt3-comparable", SEED,
+          "GPT-2 1542M and GPT-3 175B have comparable numbers of parameters.", 1, "ratio", rel_tol=0.5)
+def _():
+    ratio = counting.param_count(_cfg("gpt3-175b")) / counting.param_count(_cfg("gpt2-xl"))
+    return ratio, f"GPT-3 175B has {ratio:.0f}× the parameters of GPT-2 XL: they are not comparable."
+
+
+@register("growth-params-transformer", SEED, "The original Transformer had 65M parameters.",
+          65e6, "parameters", rel_tol=0.05)
+def _():
+    n = counting.param_count(_cfg("transformer-base"))
+    return n, (f"Counted from the base configuration with a shared 37k vocabulary: {n / 1e6:.1f}M; "
+               "the paper's Table 3 prints 65M.")
+
+
+@register("growth-params-gpt3", SEED, "GPT-3 has 175B parameters.", 175e9, "parameters", rel_tol=0.05)
+def _():
+    n = counting.param_count(_cfg("gpt3-175b"))
+    return n, f"Counted from Table 2.1's configuration: {n / 1e9:.1f}B."
+
+
+@register("growth-params-factor", SEED,
+          "From 2017 to 2020 parameters grew from 65M to 175B, a factor of about 2,700.",
+          175e9 / 65e6, "ratio", rel_tol=0.05)
+def _():
+    ratio = counting.param_count(_cfg("gpt3-175b")) / counting.param_count(_cfg("transformer-base"))
+    return ratio, "Ratio of the counted GPT-3 175B and Transformer base."
+
+
+@register("growth-transformer-data", SEED,
+          "The 2017 Transformer was trained on 36M sentences.", 36e6, "sentences", rel_tol=0.05)
+def _():
+    fig = published.get("transformer.wmt14_en_fr_sentences")
+    return fig.value, ("True of the English-French model (WMT14 En-Fr, 36M sentence pairs); the "
+                       "English-German one used 4.5M. A published figure, not a computation.")
+
+
+@register("growth-gpt3-tokens", SEED,
+          "GPT-3 was trained on 400B BPE tokens taken from Common Crawl.", 400e9, "tokens", rel_tol=0.05)
+def _():
+    n = counting.param_count(_cfg("gpt3-175b"))
+    flops = published.get("gpt3-175b.train_flops").value
+    tokens = flops / (6 * n)
+    cc = published.get("gpt3.common_crawl_tokens").value
+    weight = published.get("gpt3.common_crawl_weight").value
+    return tokens, (f"The filtered Common Crawl set holds {cc / 1e9:.0f}B tokens, but the paper's own "
+                    f"compute, 3.14e23 FLOPs = 6·N·D, implies D = {tokens / 1e9:.0f}B tokens trained on, "
+                    f"of which {weight:.0%} ({weight * tokens / 1e9:.0f}B) came from Common Crawl.")
+
+
+@register("growth-gpt3-compute", SEED, "Training GPT-3 175B took 2.14e23 FLOPs.", 2.14e23, "FLOP",
+          rel_tol=0.05)
+def _():
+    cfg = _cfg("gpt3-175b")
+    tokens = published.get("gpt3.train_tokens").value
+    c6nd = counting.approx_training_flops(counting.param_count(cfg), tokens)
+    return c6nd, (f"6·N·D with N = 174.6B and D = 300B gives {c6nd:.3g} FLOPs, as the paper's Table D.1 "
+                  "prints (3.14e23): the article's 2.14 is a typo.")
