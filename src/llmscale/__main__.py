@@ -1,0 +1,46 @@
+"""Command line: `python -m llmscale run NAME [--size S] [--device D]`, `list`, `claims`, `presets`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m llmscale", description=__doc__)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    run_p = sub.add_parser("run", help="run an experiment and store its result file")
+    run_p.add_argument("name")
+    run_p.add_argument("--size", default=None, help="tiny, small (the CPU default) or large (GPU)")
+    run_p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
+    run_p.add_argument("--out", default=None, help="folder to write to (default: the package's results)")
+    sub.add_parser("list", help="list the experiments")
+    sub.add_parser("claims", help="print the claims ledger")
+    sub.add_parser("presets", help="print the published models and their parameter counts")
+    args = parser.parse_args(argv)
+
+    if args.cmd == "run":
+        from pathlib import Path
+
+        from . import results
+        from .train import select_device
+        device = str(select_device(args.device))
+        out = results.run(args.name, args.size, device, Path(args.out) if args.out else None)
+        print(f"wrote {out}")
+    elif args.cmd == "list":
+        from . import results
+        for name, exp in sorted(results._experiments().items()):
+            print(f"{name:20s} sizes={','.join(exp.sizes)} (default {exp.default_size})  {exp.description}")
+    elif args.cmd == "claims":
+        from . import claims
+        print(claims.table())
+        print(claims.counts())
+    elif args.cmd == "presets":
+        from . import counting, presets
+        for p in presets.all_presets():
+            print(f"{p.name:18s} {p.released}  {counting.param_count(p.config):>20,d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The HTML book builds with zero warnings and refers to nothing outside itself."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+WARNING_RE = re.compile(r"WARNING|\[Warning\]|Warning:")
+
+
+class _Assets(HTMLParser):
+    """Collects the URLs a page makes the browser fetch (scripts, stylesheets...)."""
+
+    def __init__(self):
+        super().__init__()
+        self.scripts: list[str] = []
+        self.links: list[str] = []
+        self.other: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "script" and a.get("src"):
+            self.scripts.append(a["src"])
+        elif tag == "link" and a.get("href"):
+            self.links.append(a["href"])
+        elif tag in {"img", "iframe", "audio", "video", "source", "embed"} and a.get("src"):
+            self.other.append(a["src"])
+
+
+def _is_external(url: str) -> bool:
+    url = url.strip().lower()
+    return url.startswith(("http://", "https://", "//", "ftp://"))
+
+
+def toc_files(toc_path: Path = ROOT / "book" / "_toc.yml") -> list[str]:
+    """Every document named in the table of contents (root included)."""
+    toc = yaml.safe_load(toc_path.read_text(encoding="utf-8"))
+    files = [toc["root"]]
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "file" in node:
+                files.append(node["file"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk({k: v for k, v in toc.items() if k != "root"})
+    return files
+
+
+@pytest.mark.book
+def test_book_builds_without_warnings(built_book):
+    out = built_book.output
+    print(f"book build: {built_book.seconds:.1f} s: {' '.join(built_book.command)}")
+    assert built_book.returncode == 0, f"jupyter-book build failed:\n{out[-6000:]}"
+    warnings = [line for line in out.splitlines() if WARNING_RE.search(line)]
+    assert not warnings, "the book build printed warnings:\n" + "\n".join(warnings)
+    assert "build succeeded." in out, out[-3000:]
+    html = built_book.html
+
+    # Every page in the table of contents was built; notebooks are in the toc.
+    files = toc_files()
+    assert any((ROOT / f).with_suffix(".ipynb").exists() for f in files), (
+        "no notebook in the table of contents"
+    )
+    for f in files:
+        page = html / f"{f}.html"
+        assert page.is_file(), f"{f} (from book/_toc.yml) produced no {page}"
+
+    # Nothing is fetched from another host; math is rendered by a local MathJax.
+    pages = sorted(p for p in html.rglob("*.html") if "_static" not in p.parts)
+    assert pages
+    external = []
+    mathjax_pages = 0
+    for page in pages:
+        parser = _Assets()
+        parser.feed(page.read_text(encoding="utf-8"))
+        for url in parser.scripts + parser.links + parser.other:
+            if _is_external(url):
+                external.append(f"{page.relative_to(html)}: {url}")
+        local_mathjax = [
+            s for s in parser.scripts if "mathjax" in s.lower() and not _is_external(s)
+        ]
+        for src in local_mathjax:
+            target = (page.parent / src.split("?")[0]).resolve()
+            assert target.is_file(), f"{page.relative_to(html)} refers to missing {src}"
+        mathjax_pages += bool(local_mathjax)
+    assert not external, "pages load resources from other hosts:\n" + "\n".join(external)
+    assert mathjax_pages > 0, "no page loads a local MathJax"
+    for f in files:
+        text = (html / f"{f}.html").read_text(encoding="utf-8")
+        if "math notranslate" in text:
+            assert "_static/mathjax/" in text, f"{f}.html has math but no local MathJax"
