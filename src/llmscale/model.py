@@ -46,7 +46,7 @@ def rope_tables(cfg: ModelConfig, device=None) -> tuple[torch.Tensor, torch.Tens
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate pairs (i, i + d_h/2) of each head of x (B, h, S, d_h) by position-dependent angles."""
+    """Rotate pairs (i, i + d_h/2) of each head of x (..., d_h) by angles given by cos and sin (broadcast)."""
     half = x.shape[-1] // 2
     rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
     return x * cos + rotated * sin
@@ -65,21 +65,22 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
         B, S, _ = x.shape
-        q_width, kv_width = self.n_heads * self.head_dim, self.kv_heads * self.head_dim
-        q, k, v = self.qkv(x).split([q_width, kv_width, kv_width], dim=-1)
-        q = q.view(B, S, self.n_heads, self.head_dim).transpose(1, 2)
-        k = k.view(B, S, self.kv_heads, self.head_dim).transpose(1, 2)
-        v = v.view(B, S, self.kv_heads, self.head_dim).transpose(1, 2)
+        h, kv = self.n_heads, self.kv_heads
+        qkv = self.qkv(x).view(B, S, h + 2 * kv, self.head_dim)
         if self.rope:
-            cos, sin = rope[0][:S], rope[1][:S]
-            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        if self.kv_heads != self.n_heads:
+            # Rotate queries and keys together: one pass over the (h + h_kv) heads.
+            qk = apply_rope(qkv[:, :, :h + kv], rope[0][:S, None, :], rope[1][:S, None, :])
+            q, k = qk[:, :, :h], qk[:, :, h:]
+        else:
+            q, k = qkv[:, :, :h], qkv[:, :, h:h + kv]
+        v = qkv[:, :, h + kv:]
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        if kv != h:
             # Each K/V head serves n_heads // kv_heads query heads.
-            repeat = self.n_heads // self.kv_heads
-            k = k.repeat_interleave(repeat, dim=1)
-            v = v.repeat_interleave(repeat, dim=1)
+            k = k.repeat_interleave(h // kv, dim=1)
+            v = v.repeat_interleave(h // kv, dim=1)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.out(y.transpose(1, 2).reshape(B, S, q_width))
+        return self.out(y.transpose(1, 2).reshape(B, S, h * self.head_dim))
 
 
 class FeedForward(nn.Module):

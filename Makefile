@@ -1,0 +1,43 @@
+# The Cost of Scale: build the book and run every test.
+#
+#   make book   HTML book in _build/html
+#   make test   unit tests, strict nbval over every notebook (network-guarded),
+#               the book build with zero warnings, the browser check
+#   make venv   (re)install .venv when pyproject.toml changed
+#   make clean  remove build output and caches (keeps .venv)
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+BOOK_CMD := $(VENV)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml -W -n --keep-going
+
+.PHONY: venv book test clean
+
+venv: $(STAMP)
+
+# Reinstalls only when pyproject.toml is newer than the stamp. The package is
+# installed editable, so changes under src/ need no reinstall. torch comes from
+# the pin in pyproject.toml (torch==2.13.*).
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -e ".[dev]"
+	@touch $(STAMP)
+
+book: venv
+	$(BOOK_CMD)
+
+# pytest's own options (testpaths: tests and notebooks) are in pyproject.toml.
+# --nbval re-executes every notebook and compares it with its stored outputs;
+# tests/conftest.py puts the network guard (tests/nonetwork) into every kernel.
+test: venv
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+clean:
+	rm -rf _build .pytest_cache .hypothesis
+	find . -path ./.venv -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path ./.venv -prune -o -name .ipynb_checkpoints -type d -prune -exec rm -rf {} +
