@@ -13,6 +13,8 @@ import importlib
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from ..units import human
+
 VERDICTS = ("consistent", "inconsistent", "unverifiable")
 # Modules holding claims; importing one registers its claims.
 _MODULES = ("llmscale.claims.gpt_growth",)
@@ -102,8 +104,10 @@ def counts(records: list[Claim] | None = None) -> dict[str, int]:
 def _fmt(x: float | None) -> str:
     if x is None:
         return "—"
-    if x != 0 and (abs(x) >= 1e6 or abs(x) < 1e-2):
+    if abs(x) >= 1e15 or (x != 0 and abs(x) < 1e-2):
         return f"{x:.3g}"
+    if abs(x) >= 1e6:
+        return human(x, 4)
     if float(x).is_integer():
         return f"{x:,.0f}"
     return f"{x:,.4g}"

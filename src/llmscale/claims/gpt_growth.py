@@ -28,7 +28,7 @@ def _():
 @register("growth-heads-transformer", SEED, "The original Transformer had 8 attention heads per layer.",
           8, "heads", rel_tol=0.0)
 def _():
-    return _cfg("transformer-base").n_heads, "Transformer base; the big model has 16."
+    return _cfg("transformer-base").n_heads, f"Transformer base; the big model has {_cfg('transformer-big').n_heads}."
 
 
 @register("growth-heads-gpt3", SEED, "GPT-3 has 96 attention heads per layer.", 96, "heads", rel_tol=0.0)
@@ -53,14 +53,17 @@ def _():
 
 @register("growth-gpt2-layers", SEED, "GPT-2 1542M has 40 layers.", 40, "layers", rel_tol=0.0)
 def _():
-    return _cfg("gpt2-xl").n_layers, "GPT-2 XL (1,542M in the paper) has 48 layers."
+    p = presets.preset("gpt2-xl")
+    return p.config.n_layers, (f"GPT-2 XL ({p.reported_params / 1e6:,.0f}M in the paper) has "
+                               f"{p.config.n_layers} layers.")
 
 
 @register("growth-gpt3-double-layers", SEED,
           "GPT-3 175B has twice the layers of GPT-2 1542M.", 2, "ratio", rel_tol=0.05)
 def _():
-    ratio = _cfg("gpt3-175b").n_layers / _cfg("gpt2-xl").n_layers
-    return ratio, "96 / 48: true with GPT-2's real 48 layers, not with the article's 40 (which gives 2.4)."
+    big, small = _cfg("gpt3-175b").n_layers, _cfg("gpt2-xl").n_layers
+    return big / small, (f"{big} / {small}: true with GPT-2's real {small} layers, not with the "
+                         f"article's 40 (which gives {big / 40:.1f}).")
 
 
 @register("growth-gpt2-gpt3-comparable", SEED,
@@ -74,8 +77,9 @@ def _():
           65e6, "parameters", rel_tol=0.05)
 def _():
     n = counting.param_count(_cfg("transformer-base"))
-    return n, (f"Counted from the base configuration with a shared 37k vocabulary: {n / 1e6:.1f}M; "
-               "the paper's Table 3 prints 65M.")
+    p = presets.preset("transformer-base")
+    return n, (f"Counted from the base configuration with a shared {p.config.vocab_size:,}-token "
+               f"vocabulary: {n / 1e6:.1f}M; the paper's Table 3 prints {p.reported_params / 1e6:.0f}M.")
 
 
 @register("growth-params-gpt3", SEED, "GPT-3 has 175B parameters.", 175e9, "parameters", rel_tol=0.05)
@@ -96,8 +100,10 @@ def _():
           "The 2017 Transformer was trained on 36M sentences.", 36e6, "sentences", rel_tol=0.05)
 def _():
     fig = published.get("transformer.wmt14_en_fr_sentences")
-    return fig.value, ("True of the English-French model (WMT14 En-Fr, 36M sentence pairs); the "
-                       "English-German one used 4.5M. A published figure, not a computation.")
+    de = published.get("transformer.wmt14_en_de_sentences").value
+    return fig.value, (f"True of the English-French model (WMT14 En-Fr, {fig.value / 1e6:.0f}M sentence "
+                       f"pairs); the English-German one used {de / 1e6:.1f}M. A published figure, not a "
+                       "computation.")
 
 
 @register("growth-gpt3-tokens", SEED,
@@ -109,7 +115,7 @@ def _():
     cc = published.get("gpt3.common_crawl_tokens").value
     weight = published.get("gpt3.common_crawl_weight").value
     return tokens, (f"The filtered Common Crawl set holds {cc / 1e9:.0f}B tokens, but the paper's own "
-                    f"compute, 3.14e23 FLOPs = 6·N·D, implies D = {tokens / 1e9:.0f}B tokens trained on, "
+                    f"compute, {flops:.3g} FLOPs = 6·N·D, implies D = {tokens / 1e9:.0f}B tokens trained on, "
                     f"of which {weight:.0%} ({weight * tokens / 1e9:.0f}B) came from Common Crawl.")
 
 
@@ -119,5 +125,7 @@ def _():
     cfg = _cfg("gpt3-175b")
     tokens = published.get("gpt3.train_tokens").value
     c6nd = counting.approx_training_flops(counting.param_count(cfg), tokens)
-    return c6nd, (f"6·N·D with N = 174.6B and D = 300B gives {c6nd:.3g} FLOPs, as the paper's Table D.1 "
-                  "prints (3.14e23): the article's 2.14 is a typo.")
+    printed = published.get("gpt3-175b.train_flops").value
+    return c6nd, (f"6·N·D with N = {counting.param_count(cfg) / 1e9:.1f}B and D = {tokens / 1e9:.0f}B gives "
+                  f"{c6nd:.3g} FLOPs, as the paper's Table D.1 prints ({printed:.3g}): the article's "
+                  "2.14 is a typo.")
