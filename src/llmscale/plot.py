@@ -45,3 +45,15 @@ def figure(title: str, xlabel: str, ylabel: str, *, xlog: bool = False, ylog: bo
     if ylog:
         ax.set_yscale("log")
     return fig, ax
+
+
+def scatter_groups(ax, xs, ys, groups, hollow=()) -> None:
+    """Scatter points coloured and shaped by group (in order of first appearance), with a legend
+    entry each; groups named in `hollow` are drawn unfilled (e.g. figures that are not published)."""
+    order = list(dict.fromkeys(groups))
+    for i, group in enumerate(order):
+        pts = [(x, y) for x, y, g in zip(xs, ys, groups) if g == group]
+        colour = PALETTE[i % 7]  # yellow, the eighth colour, is too faint for markers
+        ax.scatter([p[0] for p in pts], [p[1] for p in pts], label=group, color=colour,
+                   marker=MARKERS[i % len(MARKERS)], s=45, zorder=3,
+                   facecolors="none" if group in hollow else colour)

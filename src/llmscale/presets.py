@@ -26,6 +26,11 @@ class Preset:
     source: str
     notes: str = ""
 
+    @property
+    def family(self) -> str:
+        """The model family, for grouping in figures ("GPT-3", "LLaMA", ...)."""
+        return _FAMILIES[self.name.split("-")[0]]
+
 
 _GPT2 = dict(vocab_size=50257, seq_len=1024, ffn="gelu", norm="layernorm", pos="learned",
              tie_embeddings=True, bias=True)
@@ -43,6 +48,10 @@ _GPT3_NOTE = ("Trained on 300B tokens (Table 2.1); vocabulary and context from S
               "dense attention assumed everywhere (the paper alternates dense and locally banded "
               "sparse attention, which changes no parameter).")
 _LLAMA_SRC = "Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 2"
+
+_FAMILIES = {"transformer": "Transformer", "gpt2": "GPT-2", "gpt3": "GPT-3", "gopher": "DeepMind",
+             "chinchilla": "DeepMind", "palm": "PaLM", "llama": "LLaMA", "mixtral": "Mixtral",
+             "gpt4": "GPT-4 (reported)"}
 
 _PRESETS: dict[str, Preset] = {}
 
