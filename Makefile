@@ -3,6 +3,7 @@
 #   make book   HTML book in _build/html
 #   make test   unit tests, strict nbval over every notebook (network-guarded),
 #               the book build with zero warnings, the browser check
+#   make lab    JupyterLab on the notebooks
 #   make venv   (re)install .venv when pyproject.toml changed
 #   make clean  remove build output and caches (keeps .venv)
 
@@ -16,7 +17,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 BOOK_CMD := $(VENV)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml -W -n --keep-going
 
-.PHONY: venv book test clean
+.PHONY: venv book test lab clean
 
 venv: $(STAMP)
 
@@ -36,6 +37,11 @@ book: venv
 # tests/conftest.py puts the network guard (tests/nonetwork) into every kernel.
 test: venv
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+# JupyterLab on the notebooks (installs the "lab" extra on first use).
+lab: venv
+	@test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install -e ".[dev,lab]"
+	$(VENV)/bin/jupyter lab notebooks/
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

@@ -14,7 +14,7 @@ CONDA_NAMES = {"torch": "pytorch"}
 # Conda-only entries that have no counterpart in pyproject's dependency lists.
 CONDA_ONLY = {"python", "pip"}
 # pyproject groups the conda environment must provide.
-EXTRAS = ("dev",)
+EXTRAS = ("dev", "lab")
 
 REQ_RE = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*?)\s*(;.*)?$")
 

@@ -78,3 +78,12 @@ def test_missing_result_names_the_command(tmp_path):
         results.load("train-demo", directory=tmp_path)
     with pytest.raises(ValueError, match="unknown experiment"):
         results.load("no-such-thing")
+
+
+def test_benchmark_harness_builds_matching_models_and_reports_a_ratio():
+    pytest.importorskip("transformers")
+    from llmscale import bench
+    cfg = ModelConfig(n_layers=1, d_model=32, n_heads=2, vocab_size=64, seq_len=16)
+    r = bench.benchmark(cfg, batch_size=2, steps=2, warmup=1)
+    assert r["params"] == 32 * 64 * 2 + 1 * (4 * 32 * 32 + 3 * 32 * cfg.ff_dim + 2 * 32) + 32
+    assert r["ratio"] > 0

@@ -1,9 +1,9 @@
 """One PyTorch decoder that builds every decoder-only `ModelConfig`.
 
 Pre-norm blocks (GPT-2, LLaMA): x + Attn(Norm(x)), then x + FFN(Norm(x)). Attention goes
-through `scaled_dot_product_attention`, so PyTorch picks its fastest kernel; Q, K, V are one
-fused projection and SwiGLU's gate and up projections another, which changes no parameter
-count but saves kernel launches. The expert path routes each token to its top-k experts with
+through `scaled_dot_product_attention`, so PyTorch picks its fastest kernel; Q, K and V come
+from one fused projection, which changes no parameter count but makes one large matrix
+product instead of three. The expert path routes each token to its top-k experts with
 a simple loop over experts; the mixture-of-experts chapter replaces it with grouped dispatch.
 """
 
@@ -89,21 +89,19 @@ class FeedForward(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.kind, f = cfg.ffn, cfg.ff_dim
-        if self.kind == "swiglu":
-            self.up = nn.Linear(cfg.d_model, 2 * f, bias=cfg.bias)  # gate and up, fused
-        else:
-            self.up = nn.Linear(cfg.d_model, f, bias=cfg.bias)
+        # SwiGLU's gate and up projections stay separate: fused into one matrix, the two
+        # halves come out strided and the element-wise work and its backward are slower on CPU.
+        self.gate = nn.Linear(cfg.d_model, f, bias=cfg.bias) if self.kind == "swiglu" else None
+        self.up = nn.Linear(cfg.d_model, f, bias=cfg.bias)
         self.down = nn.Linear(f, cfg.d_model, bias=cfg.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.up(x)
         if self.kind == "swiglu":
-            gate, up = h.chunk(2, dim=-1)
-            h = F.silu(gate) * up
+            h = F.silu(self.gate(x)) * self.up(x)
         elif self.kind == "gelu":
-            h = F.gelu(h, approximate="tanh")
+            h = F.gelu(self.up(x), approximate="tanh")
         else:
-            h = F.relu(h)
+            h = F.relu(self.up(x))
         return self.down(h)
 
 

@@ -133,7 +133,7 @@ def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps:
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
                              {"params": no_decay, "weight_decay": 0.0}],
-                            lr=lr, betas=betas, fused=dev.type == "cuda")
+                            lr=lr, betas=betas, fused=dev.type in ("cpu", "cuda"))
     train_batches = Batcher(train_tokens, batch_size, seq_len, seed=seed, device=dev)
     val_batches = Batcher(val_tokens, batch_size, seq_len, seed=seed + 1, device=dev) \
         if val_tokens is not None else None
