@@ -9,15 +9,13 @@ Each chapter adds a module here; the seed articles live in `../shared/seeds/`.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from .._discover import import_submodules
 from ..units import human
 
 VERDICTS = ("consistent", "inconsistent", "unverifiable")
-# Modules holding claims; importing one registers its claims.
-_MODULES = ("llmscale.claims.gpt_growth",)
 
 
 @dataclass(frozen=True)
@@ -78,8 +76,8 @@ def verdict(claimed: float | None, computed: float | None, rel_tol: float | None
 
 
 def _load() -> None:
-    for module in _MODULES:
-        importlib.import_module(module)
+    # Every module of this package holds claims; importing one registers them.
+    import_submodules(__name__)
 
 
 def evaluate(seed: str | None = None) -> list[Claim]:

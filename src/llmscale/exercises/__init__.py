@@ -1,7 +1,9 @@
 """Exercise checkers: `check(exercise_id, answer)` says whether an answer is right.
 
 Each exercise's answer is computed by the package (never typed in), with a relative
-tolerance suited to the question and a hint for a wrong answer.
+tolerance suited to the question and a hint for a wrong answer. Each chapter page registers
+its exercises in a module of this package (e.g. `exercises/growth.py`); every module here is
+imported on first use.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import counting, presets
+from .._discover import import_submodules
 
 
 @dataclass(frozen=True)
@@ -33,8 +35,13 @@ def register(id: str, answer: Callable[[], float], rel_tol: float, unit: str, hi
     _EXERCISES[id] = Exercise(id, answer, rel_tol, unit, hint)
 
 
+def _load() -> None:
+    import_submodules(__name__)
+
+
 def ids() -> list[str]:
     """All exercise ids."""
+    _load()
     return sorted(_EXERCISES)
 
 
@@ -44,6 +51,7 @@ def expected(exercise_id: str) -> float:
 
 
 def _get(exercise_id: str) -> Exercise:
+    _load()
     try:
         return _EXERCISES[exercise_id]
     except KeyError:
@@ -66,21 +74,3 @@ def check(exercise_id: str, answer: float, quiet: bool = False) -> bool:
             direction = "too high" if value > truth else "too low"
             print(f"✗ {exercise_id}: not quite: {value:.4g} {ex.unit} is {direction}. Hint: {ex.hint}")
     return ok
-
-
-# --- Parameter growth ---------------------------------------------------------------------
-
-register("growth-1",
-         lambda: counting.param_count(presets.get("gpt2-medium")),
-         rel_tol=0.002, unit="parameters",
-         hint="12·L·d² for the blocks, plus V·d for the tied embedding and S·d for positions; "
-              "biases and LayerNorms add 13·d per layer and 2·d at the end.")
-register("growth-2",
-         lambda: (lambda b: b.embeddings / b.total)(counting.param_breakdown(presets.get("gpt2-small"))),
-         rel_tol=0.01, unit="fraction",
-         hint="The tied embedding is V·d = 50257·768 plus 1024·768 for positions; divide by the total.")
-register("growth-3",
-         lambda: counting.param_count(presets.get("llama-7b").replace(n_kv_heads=1))
-         / counting.param_count(presets.get("llama-7b")),
-         rel_tol=0.002, unit="ratio",
-         hint="With one K/V head, K and V shrink from d×d to d×d_h each, in every one of the 32 layers.")

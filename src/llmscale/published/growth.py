@@ -1,22 +1,8 @@
-"""Figures that papers report (other than model configurations and hardware), with sources.
-
-These are the independent numbers the book checks its computations against: a paper's own
-compute total, a dataset's size. Model configurations live in `presets`, chips in `hardware`.
-"""
+"""Reported figures used by the page Parameter growth."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One reported number, its unit and where it is printed."""
-
-    value: float
-    unit: str
-    source: str
-
+from . import Figure
 
 FIGURES: dict[str, Figure] = {
     "gpt3-175b.train_flops": Figure(
@@ -35,10 +21,3 @@ FIGURES: dict[str, Figure] = {
         4.5e6, "sentence pair", "Vaswani et al. 2017, Section 5.1: WMT 2014 English-German, ~4.5M sentence pairs"),
 }
 
-
-def get(key: str) -> Figure:
-    """A reported figure by key, e.g. get("gpt3-175b.train_flops")."""
-    try:
-        return FIGURES[key]
-    except KeyError:
-        raise ValueError(f"unknown published figure {key!r}; choose one of {sorted(FIGURES)}") from None

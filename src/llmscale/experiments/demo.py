@@ -1,14 +1,10 @@
-"""Experiments whose results are stored in `llmscale/results/` (see `llmscale.results`).
-
-Each takes a size ("tiny" for tests, "small" for the CPU machine, "large" for a GPU) and a
-device, fixes its seeds, and returns plain JSON-able data.
-"""
+"""The demonstration experiment `train-demo`."""
 
 from __future__ import annotations
 
-from . import data, train
-from .config import ModelConfig
-from .results import Experiment, register
+from .. import data, train
+from ..config import ModelConfig
+from ..results import Experiment, register
 
 _DEMO_SIZES = {
     # size: (n_layers, d_model, n_heads, steps, batch_size, seq_len)
