@@ -7,11 +7,13 @@ counts and `llmscale.model` builds it in PyTorch; both read the same resolved fi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 FFN_KINDS = ("swiglu", "gelu", "relu")
 NORM_KINDS = ("rmsnorm", "layernorm")
 POS_KINDS = ("rope", "learned", "sinusoidal", "relative")
+GATINGS = ("topk-softmax", "softmax-topk")
 
 
 def llama_ff_dim(d_model: int, multiple_of: int = 256) -> int:
@@ -35,6 +37,13 @@ class ModelConfig:
     n_encoder_layers: encoder blocks of an encoder-decoder model such as the 2017
          Transformer (counted, not built: the book's model is decoder-only).
     n_experts, top_k: mixture of experts in every feed-forward layer (1, 1 is dense).
+    The remaining fields shape the experts' router (`llmscale.moe`) and are ignored by dense
+    models: capacity_factor: each expert takes at most ceil(capacity_factor·T·k/E) of a
+         batch's T·k assignments, the rest are dropped; None means no limit (no dropping).
+    router_aux_loss_coef: weight of the Switch load-balancing loss in the training objective.
+    router_z_loss_coef: weight of the router z-loss (ST-MoE).
+    gating: "topk-softmax" (Mixtral: softmax over the k chosen logits) or "softmax-topk"
+         (Switch: the k largest of the softmax over all experts, not renormalised).
     """
 
     n_layers: int
@@ -56,6 +65,10 @@ class ModelConfig:
     multiple_of: int = 256
     norm_eps: float = 1e-5
     rope_theta: float = 10000.0
+    capacity_factor: float | None = None
+    router_aux_loss_coef: float = 0.01   # Switch Transformer's α (Fedus et al. 2022, §2.2)
+    router_z_loss_coef: float = 0.001    # ST-MoE's c_z for the router z-loss (Zoph et al. 2022)
+    gating: str = "topk-softmax"
 
     def __post_init__(self) -> None:
         for name in ("n_layers", "d_model", "n_heads", "vocab_size", "seq_len", "n_experts",
@@ -92,6 +105,17 @@ class ModelConfig:
                              "choose top_k <= n_experts")
         if not self.norm_eps > 0:
             raise ValueError(f"norm_eps={self.norm_eps!r} must be > 0, e.g. 1e-5")
+        cf = self.capacity_factor
+        if cf is not None and (isinstance(cf, bool) or not isinstance(cf, (int, float))
+                               or not 0 < cf < math.inf):
+            raise ValueError(f"capacity_factor={cf!r} must be a number > 0 (e.g. 1.25), "
+                             "or None for no capacity limit")
+        for name in ("router_aux_loss_coef", "router_z_loss_coef"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise ValueError(f"{name}={value!r} must be a number >= 0 (0 switches the loss off)")
+        if self.gating not in GATINGS:
+            raise ValueError(f"gating={self.gating!r} is not one of {GATINGS}; choose one of them")
 
     # Resolved values: everything downstream reads these, never the raw Nones.
     @property

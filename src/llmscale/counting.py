@@ -101,9 +101,10 @@ def param_count(cfg: ModelConfig) -> int:
 
 def active_param_count(cfg: ModelConfig) -> int:
     """Parameters used for one token: everything but the experts the router did not pick."""
+    if not cfg.is_moe:
+        return param_count(cfg)
     idle_experts = cfg.n_experts - cfg.top_k
-    return param_count(cfg) - (cfg.n_layers + cfg.n_encoder_layers) * idle_experts * ffn_params(cfg) \
-        if cfg.is_moe else param_count(cfg)
+    return param_count(cfg) - (cfg.n_layers + cfg.n_encoder_layers) * idle_experts * ffn_params(cfg)
 
 
 def non_embedding_param_count(cfg: ModelConfig) -> int:

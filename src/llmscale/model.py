@@ -3,8 +3,9 @@
 Pre-norm blocks (GPT-2, LLaMA): x + Attn(Norm(x)), then x + FFN(Norm(x)). Attention goes
 through `scaled_dot_product_attention`, so PyTorch picks its fastest kernel; Q, K and V come
 from one fused projection, which changes no parameter count but makes one large matrix
-product instead of three. The expert path routes each token to its top-k experts with
-a simple loop over experts; the mixture-of-experts chapter replaces it with grouped dispatch.
+product instead of three. With `n_experts > 1` every feed-forward block is a mixture of
+experts (`llmscale.moe.MoELayer`: top-k router, capacity, grouped dispatch); the decoder then
+exposes the router losses of its last forward pass as `aux_loss`, which training adds.
 """
 
 from __future__ import annotations
@@ -105,35 +106,16 @@ class FeedForward(nn.Module):
         return self.down(h)
 
 
-class MixtureOfExperts(nn.Module):
-    """Top-k routed experts (a plain loop over experts; replaced by grouped dispatch later)."""
-
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.top_k = cfg.top_k
-        self.router = nn.Linear(cfg.d_model, cfg.n_experts, bias=cfg.bias)
-        self.experts = nn.ModuleList(FeedForward(cfg) for _ in range(cfg.n_experts))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = x.shape
-        x = x.reshape(-1, shape[-1])
-        logits = self.router(x)
-        weights, chosen = logits.topk(self.top_k, dim=-1)
-        weights = weights.softmax(dim=-1)  # renormalised over the chosen experts (Mixtral)
-        y = torch.zeros_like(x)
-        for e, expert in enumerate(self.experts):
-            token, slot = (chosen == e).nonzero(as_tuple=True)
-            if token.numel():
-                y.index_add_(0, token, expert(x[token]) * weights[token, slot, None])
-        return y.reshape(shape)
-
-
 class Block(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.norm1, self.attn = _norm(cfg), Attention(cfg)
         self.norm2 = _norm(cfg)
-        self.ffn = MixtureOfExperts(cfg) if cfg.is_moe else FeedForward(cfg)
+        if cfg.is_moe:
+            from .moe import MoELayer  # moe imports FeedForward from here
+            self.ffn = MoELayer(cfg)
+        else:
+            self.ffn = FeedForward(cfg)
 
     def forward(self, x, rope):
         x = x + self.attn(self.norm1(x), rope)
@@ -158,6 +140,7 @@ class Decoder(nn.Module):
             cos, sin = rope_tables(cfg)
             self.register_buffer("rope_cos", cos, persistent=False)
             self.register_buffer("rope_sin", sin, persistent=False)
+        self.aux_loss: torch.Tensor | None = None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -175,7 +158,12 @@ class Decoder(nn.Module):
                 nn.init.normal_(lin.weight, mean=0.0, std=std / math.sqrt(2 * self.cfg.n_layers))
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        """Logits (B, S, V) for token ids idx (B, S); with targets, also the mean cross-entropy (nats)."""
+        """Logits (B, S, V) for token ids idx (B, S); with targets, also the mean cross-entropy (nats).
+
+        The loss is the cross-entropy alone; a mixture-of-experts model also sets `self.aux_loss`
+        (router_aux_loss_coef·Σ balance + router_z_loss_coef·Σ z-loss over layers) for the
+        training objective, and each layer's statistics (`moe_stats()`).
+        """
         if idx.dim() != 2:
             raise ValueError(f"idx must have shape (batch, seq), got {tuple(idx.shape)}")
         S = idx.shape[1]
@@ -188,11 +176,20 @@ class Decoder(nn.Module):
         rope = (self.rope_cos, self.rope_sin) if self.cfg.pos == "rope" else None
         for block in self.blocks:
             x = block(x, rope)
+        if self.cfg.is_moe:
+            # Router losses of this pass, weighted: training adds them to the cross-entropy.
+            stats = self.moe_stats()
+            self.aux_loss = (self.cfg.router_aux_loss_coef * sum(s.balance_loss for s in stats)
+                             + self.cfg.router_z_loss_coef * sum(s.z_loss for s in stats))
         logits = self.lm_head(self.norm(x))
         if targets is None:
             return logits, None
         loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.reshape(-1))
         return logits, loss
+
+    def moe_stats(self) -> list:
+        """Per-layer router statistics (`llmscale.moe.MoEStats`) of the last forward pass; [] if dense."""
+        return [block.ffn.stats for block in self.blocks] if self.cfg.is_moe else []
 
     def num_params(self) -> int:
         """Parameters of the built model (tied weights counted once)."""
@@ -207,3 +204,11 @@ def build(cfg: ModelConfig, seed: int | None = 0, device=None, dtype=None) -> De
     if device is not None or dtype is not None:
         model = model.to(device=device, dtype=dtype)
     return model
+
+
+def __getattr__(name):
+    # The mixture-of-experts layer lives in llmscale.moe; the old name still resolves.
+    if name == "MixtureOfExperts":
+        from .moe import MoELayer
+        return MoELayer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -60,6 +60,10 @@ class History:
     device: str = "cpu"
     n_params: int = 0
     model: Decoder | None = field(default=None, repr=False)
+    # Mixture-of-experts runs only (logged at the same steps as train_loss): the weighted router
+    # losses added to the objective, and each layer's assignments per expert in that batch.
+    aux_loss: list[float] = field(default_factory=list)
+    expert_load: list[list[list[int]]] = field(default_factory=list)
 
     @property
     def tokens_per_s(self) -> float:
@@ -106,7 +110,9 @@ def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps:
     Batches of `batch_size` random windows of `seq_len` tokens (default: the model's) are
     drawn deterministically from `seed`. Every `eval_every` steps (and at the end) the mean
     loss over `eval_batches` fixed validation batches is recorded. Weight decay applies to
-    matrices only, not to norms or biases.
+    matrices only, not to norms or biases. A mixture-of-experts model minimises the
+    cross-entropy plus its router losses (`Decoder.aux_loss`); `train_loss` logs the
+    cross-entropy alone, `aux_loss` and `expert_load` the rest.
     """
     for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_batches", eval_batches),
                         ("log_every", log_every)):
@@ -153,8 +159,9 @@ def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps:
         x, y = train_batches.get_batch(step)
         with autocast:
             _, loss = model(x, y)
+            objective = loss + model.aux_loss if cfg.is_moe else loss
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        objective.backward()
         if grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         opt.step()
@@ -165,6 +172,9 @@ def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps:
             hist.steps.append(step + 1)
             hist.train_loss.append(loss_value)
             hist.lr.append(rate)
+            if cfg.is_moe:
+                hist.aux_loss.append(model.aux_loss.item())
+                hist.expert_load.append([s.tokens_per_expert.tolist() for s in model.moe_stats()])
         last = step == steps - 1
         if val_batches is not None and ((eval_every and (step + 1) % eval_every == 0) or last):
             with autocast:

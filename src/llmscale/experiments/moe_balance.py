@@ -1,0 +1,109 @@
+"""The experiment `moe-balance`: expert load with and without the load-balancing loss.
+
+A small mixture-of-experts decoder (2 layers, 8 experts) learns the English corpus four
+times: Switch top-1 and Mixtral top-2 gating, each with the Switch balancing loss
+(coefficient 0.01) and without it (no router loss at all). Every `log_every` steps the
+assignments per expert of each layer are recorded; at the end the trained routers, and the
+untrained ones, are run on validation batches at a sweep of capacity factors.
+
+The learning rate is constant after 20 warm-up steps, so a run of n steps is exactly the
+first n steps of a longer one: the page re-runs a prefix live and compares. Runs use one CPU
+thread: a model this small gains nothing from two, and one thread makes the run immune to a
+second process on a shared two-core machine (which can slow two-thread runs a hundredfold)
+and fixes the order of every sum.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+
+from .. import data, moe, train
+from ..config import ModelConfig
+from ..model import build
+from ..results import Experiment, register
+
+CORPUS = "english"
+N_EXPERTS = 8
+AUX_COEF = 0.01
+WARMUP_STEPS = 20
+LR = 3e-3
+CAPACITY_FACTORS = (None, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+GATINGS = {"switch-top1": ("softmax-topk", 1), "mixtral-top2": ("topk-softmax", 2)}
+_SIZES = {
+    # size: (n_layers, d_model, steps, batch_size, seq_len, log_every, eval batches)
+    "tiny": (2, 32, 30, 4, 32, 10, 2),
+    "small": (2, 64, 400, 16, 64, 10, 8),
+    "large": (4, 256, 4000, 64, 256, 50, 32),
+}
+
+
+def balance_config(size: str, gating: str, aux: bool, vocab_size: int = 512) -> ModelConfig:
+    """The page's model: `gating` is "switch-top1" or "mixtral-top2"; aux=False sets both router losses to 0."""
+    if gating not in GATINGS:
+        raise ValueError(f"gating={gating!r} is not one of {list(GATINGS)}")
+    n_layers, d_model, _, _, seq_len, _, _ = _SIZES[size]
+    kind, top_k = GATINGS[gating]
+    return ModelConfig(n_layers=n_layers, d_model=d_model, n_heads=4, vocab_size=vocab_size, seq_len=seq_len,
+                       d_ff=d_model, n_experts=N_EXPERTS, top_k=top_k, gating=kind,
+                       router_aux_loss_coef=AUX_COEF if aux else 0.0, router_z_loss_coef=0.0)
+
+
+@contextmanager
+def cpu_threads(n: int):
+    """Run the block with `n` PyTorch CPU threads, then restore the previous number."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def balance_run(size: str, gating: str, aux: bool, steps: int | None = None, device: str = "cpu",
+                seed: int = 0, threads: int = 1) -> train.History:
+    """Train the page's model; steps=None runs the size's full length, fewer runs its prefix."""
+    corpus = data.load_corpus(CORPUS)
+    _, _, full_steps, batch_size, _, log_every, eval_batches = _SIZES[size]
+    steps = full_steps if steps is None else steps
+    cfg = balance_config(size, gating, aux, corpus.vocab_size)
+    with cpu_threads(threads):
+        return train.train(cfg, corpus.train, corpus.val, steps=steps, batch_size=batch_size, lr=LR,
+                           warmup_steps=WARMUP_STEPS, min_lr_ratio=1.0, eval_every=max(1, full_steps // 4),
+                           eval_batches=eval_batches, seed=seed, device=device, progress=False,
+                           log_every=log_every)
+
+
+def _sweep(net, size: str, device: str) -> list[dict]:
+    corpus = data.load_corpus(CORPUS)
+    _, _, _, batch_size, seq_len, _, eval_batches = _SIZES[size]
+    batcher = data.Batcher(corpus.val, batch_size, seq_len, seed=1, device=device)
+    with cpu_threads(1):
+        return moe.capacity_sweep(net, [batcher.get_batch(i) for i in range(eval_batches)], CAPACITY_FACTORS)
+
+
+def _balance(size: str, device: str) -> dict:
+    runs = {}
+    for gating in GATINGS:
+        for aux in (True, False):
+            hist = balance_run(size, gating, aux, device=device)
+            runs[f"{gating}/{'aux' if aux else 'no-aux'}"] = {
+                "gating": gating, "aux": aux,
+                "steps": hist.steps, "train_loss": [round(v, 5) for v in hist.train_loss],
+                "eval_steps": hist.eval_steps, "val_loss": [round(v, 5) for v in hist.val_loss],
+                "expert_load": hist.expert_load,
+                "capacity_sweep": _sweep(hist.model, size, device),
+            }
+        untrained = build(balance_config(size, gating, True), seed=0).to(device)
+        runs[f"{gating}/untrained"] = {"gating": gating, "capacity_sweep": _sweep(untrained, size, device)}
+    n_layers, d_model, steps, batch_size, seq_len, log_every, eval_batches = _SIZES[size]
+    return {"corpus": CORPUS, "n_layers": n_layers, "d_model": d_model, "n_experts": N_EXPERTS,
+            "steps": steps, "batch_size": batch_size, "seq_len": seq_len, "log_every": log_every,
+            "eval_batches": eval_batches, "threads": 1, "lr": LR, "warmup_steps": WARMUP_STEPS, "aux_coef": AUX_COEF,
+            "capacity_factors": [f for f in CAPACITY_FACTORS if f is not None], "runs": runs}
+
+
+register(Experiment("moe-balance", version=2, sizes=tuple(_SIZES), default_size="small",
+                    description="Expert load with and without the balancing loss; drops against capacity.",
+                    run=_balance))

@@ -1,0 +1,206 @@
+"""What experts cost (`llmscale.moe_cost`), the mixture-of-experts claims, and the moe-sweep experiment."""
+
+import itertools
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llmscale import claims, counting, moe_cost, presets, published
+
+GPT4 = presets.get("gpt4-reported")
+MIXTRAL = presets.get("mixtral-8x7b")
+
+
+# --- expected distinct experts ----------------------------------------------------------------
+
+def _enumerated_distinct_experts(n_experts, top_k, batch):
+    """Exact expectation by enumerating every way `batch` tokens can each pick k of E experts."""
+    subsets = list(itertools.combinations(range(n_experts), top_k))
+    total = 0
+    for choice in itertools.product(subsets, repeat=batch):
+        total += len(set().union(*choice))
+    return total / len(subsets) ** batch
+
+
+@pytest.mark.parametrize("n_experts,top_k,batch", [(4, 2, 2), (4, 1, 3), (5, 2, 3), (6, 3, 2), (8, 2, 2)])
+def test_expected_distinct_experts_equals_exhaustive_enumeration(n_experts, top_k, batch):
+    assert moe_cost.expected_distinct_experts(n_experts, top_k, batch) == pytest.approx(
+        _enumerated_distinct_experts(n_experts, top_k, batch), rel=1e-12)
+
+
+@pytest.mark.parametrize("n_experts,top_k,batch", [(16, 2, 1), (16, 2, 8), (16, 2, 32), (64, 2, 16),
+                                                   (8, 2, 4), (128, 8, 8)])
+def test_expected_distinct_experts_matches_a_seeded_simulation(n_experts, top_k, batch):
+    mean, sem = moe_cost.simulate_distinct_experts(n_experts, top_k, batch, trials=4000, seed=1)
+    exact = moe_cost.expected_distinct_experts(n_experts, top_k, batch)
+    assert abs(mean - exact) <= 4 * max(sem, 1 / 4000)  # never tighter than the resolution
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 256), st.data(), st.integers(0, 10_000))
+def test_expected_distinct_experts_is_bounded_and_grows_with_the_batch(n_experts, draw, batch):
+    top_k = draw.draw(st.integers(1, n_experts))
+    touched = moe_cost.expected_distinct_experts(n_experts, top_k, batch)
+    assert 0 <= touched <= min(n_experts, top_k * batch) + 1e-9
+    assert moe_cost.expected_distinct_experts(n_experts, top_k, batch + 1) >= touched - 1e-12
+
+
+def test_expected_distinct_experts_limits():
+    assert moe_cost.expected_distinct_experts(16, 2, 0) == 0
+    assert moe_cost.expected_distinct_experts(16, 2, 1) == pytest.approx(2)
+    assert moe_cost.expected_distinct_experts(16, 16, 1) == 16
+    assert moe_cost.expected_distinct_experts(16, 2, 10_000) == pytest.approx(16)
+
+
+# --- memory -----------------------------------------------------------------------------------
+
+def test_training_memory_is_16_bytes_per_parameter_without_sharding():
+    m = moe_cost.training_memory_per_gpu(1e9)
+    assert m.total == 16e9 and m.weights == 2e9 and m.gradients == 2e9 and m.optimizer == 12e9
+
+
+@pytest.mark.parametrize("stage,sharded", [(0, ()), (1, ("optimizer",)), (2, ("optimizer", "gradients")),
+                                           (3, ("optimizer", "gradients", "weights"))])
+def test_zero_stages_shard_what_the_zero_paper_says(stage, sharded):
+    plain = moe_cost.training_memory_per_gpu(1.2e12, 8, 15, 10, zero_stage=0)
+    zero = moe_cost.training_memory_per_gpu(1.2e12, 8, 15, 10, zero_stage=stage)
+    for part in ("weights", "gradients", "optimizer"):
+        factor = 10 if part in sharded else 1
+        assert getattr(zero, part) == pytest.approx(getattr(plain, part) / factor)
+    assert plain.weights == pytest.approx(1.2e12 * 2 / 120)
+
+
+def test_gpt4_reported_layout_fits_an_a100_only_with_zero_1():
+    from llmscale import hardware
+    n = counting.param_count(GPT4)
+    tp, pp = int(published.get("gpt4.tensor_parallel").value), int(published.get("gpt4.pipeline_parallel").value)
+    dp = int(published.get("gpt4.n_gpus").value) // (tp * pp)
+    hbm = hardware.get("a100").hbm_bytes
+    assert moe_cost.training_memory_per_gpu(n, tp, pp, dp, zero_stage=1).total < hbm
+    assert moe_cost.training_memory_per_gpu(n, tp, pp, dp, zero_stage=0).total > hbm
+
+
+def test_expert_and_shared_params_add_up():
+    for cfg in (GPT4, MIXTRAL):
+        assert moe_cost.shared_params(cfg) + cfg.n_experts * moe_cost.expert_params(cfg) == counting.param_count(cfg)
+        assert moe_cost.shared_params(cfg) + cfg.top_k * moe_cost.expert_params(cfg) \
+            == counting.active_param_count(cfg)
+
+
+# --- all-to-all -------------------------------------------------------------------------------
+
+def test_all_to_all_bytes_follow_the_formula():
+    # d·b bytes to k experts and back, twice for the backward pass
+    assert moe_cost.all_to_all_bytes_per_token_layer(4096, 2, 2, training=False) == 2 * 2 * 4096 * 2
+    assert moe_cost.all_to_all_bytes_per_token_layer(4096, 2, 2, training=True) == 4 * 2 * 4096 * 2
+    per_step = moe_cost.all_to_all_bytes(GPT4, 60e6)
+    assert per_step == 60e6 * GPT4.n_layers * 4 * GPT4.top_k * GPT4.d_model * 2
+    assert moe_cost.all_to_all_bytes(GPT4, 60e6, expert_parallel=1) == 0
+    assert moe_cost.all_to_all_bytes(GPT4, 60e6, expert_parallel=16) == pytest.approx(per_step * 15 / 16)
+
+
+def test_tokens_per_expert_reproduces_the_leaks_7_5_million():
+    batch = published.get("gpt4.batch_tokens").value
+    per_expert = published.get("gpt4.batch_tokens_per_expert").value
+    assert moe_cost.tokens_per_expert(batch, GPT4.n_experts, GPT4.top_k) == per_expert
+
+
+# --- decode -----------------------------------------------------------------------------------
+
+def test_decode_reads_the_active_weights_at_batch_one_and_all_weights_at_large_batches():
+    input_embedding = GPT4.vocab_size * GPT4.d_model  # untied: looked up, not read in full
+    assert moe_cost.decode_weight_params(GPT4, 1) == pytest.approx(
+        counting.active_param_count(GPT4) - input_embedding)
+    assert moe_cost.decode_weight_params(GPT4, 10**6) == pytest.approx(
+        counting.param_count(GPT4) - input_embedding)
+    dense = presets.get("llama-7b")
+    assert moe_cost.decode_weight_params(dense, 7) == counting.param_count(dense) - dense.vocab_size * dense.d_model
+
+
+def test_min_batch_compute_bound_is_the_first_batch_past_the_ridge():
+    ridge = 153.0
+    b = moe_cost.min_batch_compute_bound(GPT4, ridge)
+    assert moe_cost.decode_flops_per_byte(GPT4, b) >= ridge > moe_cost.decode_flops_per_byte(GPT4, b - 1)
+    dense_b = moe_cost.min_batch_compute_bound(presets.get("llama-65b"), ridge)
+    assert b > 4 * dense_b  # the mixture must amortise all of its experts, not only the active ones
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: moe_cost.expected_distinct_experts(0, 1, 4), "n_experts"),
+    (lambda: moe_cost.expected_distinct_experts(8, 9, 4), "top_k=9 exceeds n_experts=8"),
+    (lambda: moe_cost.expected_distinct_experts(8, 2, -1), "batch_tokens"),
+    (lambda: moe_cost.simulate_distinct_experts(64, 2, 10_000, trials=10_000), "fewer trials"),
+    (lambda: moe_cost.expert_params(presets.get("llama-7b")), "dense model has no experts"),
+    (lambda: moe_cost.training_memory_per_gpu(1e9, zero_stage=4), "zero_stage"),
+    (lambda: moe_cost.training_memory_per_gpu(-1), "n_params"),
+    (lambda: moe_cost.training_memory_per_gpu(1e9, tensor_parallel=0), "tensor_parallel"),
+    (lambda: moe_cost.all_to_all_bytes_per_token_layer(4096, 2, 0), "bytes_per_value"),
+    (lambda: moe_cost.all_to_all_bytes(GPT4, 1e6, expert_parallel=0), "expert_parallel"),
+    (lambda: moe_cost.remote_fraction(1.5), "expert_parallel"),
+    (lambda: moe_cost.min_batch_compute_bound(GPT4, 1e9, max_batch=1000), "max_batch"),
+])
+def test_bad_inputs_are_clear_value_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# --- claims -----------------------------------------------------------------------------------
+
+def test_moe_claims_verdicts():
+    by_id = {r.id: r for r in claims.evaluate(seed="000_4ec7ba283c4a0447.txt") if r.id.startswith("moe-")}
+    for cid in ("moe-gpt4-total", "moe-gpt4-active-params", "moe-gpt4-dense-vs-moe", "moe-gpt4-experts",
+                "moe-gpt4-top2"):
+        assert by_id[cid].verdict == "consistent", cid
+    for cid in ("moe-gpt4-active-flops", "moe-gpt4-dense-flops"):
+        assert by_id[cid].verdict == "inconsistent", cid
+        assert by_id[cid].claimed / by_id[cid].computed == pytest.approx(1000, rel=0.02), cid
+    assert by_id["moe-gpt4-active-flops"].computed == pytest.approx(2 * 280e9, rel=0.01)
+    assert by_id["moe-gpt4-16-not-more"].verdict == "unverifiable"
+
+
+# --- the moe-sweep experiment -------------------------------------------------------------------
+
+def test_moe_sweep_gives_every_model_the_dense_runs_flops_and_the_same_active_compute():
+    from llmscale.experiments import moe_sweep
+    for e in moe_sweep.SIZES["small"]["experts"]:
+        cfg, dense = moe_sweep.config("small", e, 512), moe_sweep.config("small", 1, 512)
+        steps = moe_sweep.steps_at_equal_flops("small", e, 512)
+        seq = moe_sweep.SIZES["small"]["seq_len"]
+        spent = steps * counting.flops_per_token(cfg, context=seq, training=True)
+        budget = moe_sweep.SIZES["small"]["steps"] * counting.flops_per_token(dense, context=seq, training=True)
+        assert abs(spent / budget - 1) <= 0.5 / steps  # equal up to rounding to whole steps
+        router = 2 * cfg.n_layers * cfg.d_model * cfg.n_experts if cfg.is_moe else 0
+        assert counting.flops_per_token(cfg, context=seq) - router == counting.flops_per_token(dense, context=seq)
+
+
+def test_moe_sweep_tiny_runs_and_repeats_exactly():
+    from llmscale.experiments import moe_sweep
+    result = moe_sweep._moe_sweep("tiny", "cpu")
+    assert [p["n_experts"] for p in result["points"]] == list(moe_sweep.SIZES["tiny"]["experts"])
+    for p in result["points"]:
+        assert math.isfinite(p["final_val_loss"]) and p["final_val_loss"] < math.log(512) + 0.5
+    again = moe_sweep.run_point("tiny", *moe_sweep.SIZES["tiny"]["check"][:1], seed=0,
+                                steps=moe_sweep.SIZES["tiny"]["check"][1])
+    assert again["val_loss"] == result["check"]["val_loss"]  # same seed, code and thread count
+    with pytest.raises(ValueError, match="size="):
+        moe_sweep.config("huge", 4, 512)
+    with pytest.raises(ValueError, match="n_experts"):
+        moe_sweep.config("tiny", 0, 512)
+
+
+
+def test_stored_moe_sweep_loads_and_matches_the_code_that_made_it():
+    from llmscale import results
+    from llmscale.experiments import moe_sweep
+    record = results.load("moe-sweep")  # refuses a missing, damaged or stale file
+    sweep = record["data"]
+    assert sweep["experts"] == list(moe_sweep.SIZES[record["size"]]["experts"])
+    assert sweep["seeds"] == list(moe_sweep.SIZES[record["size"]]["seeds"])
+    for p in sweep["points"]:
+        cfg = moe_sweep.config(record["size"], p["n_experts"], 512)
+        assert p["n_params"] == counting.param_count(cfg)
+        assert p["steps"] == moe_sweep.steps_at_equal_flops(record["size"], p["n_experts"], 512)
