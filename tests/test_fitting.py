@@ -1,0 +1,179 @@
+"""Scaling-law fits (llmscale.fitting) recover the laws that generated synthetic runs."""
+
+import numpy as np
+import pytest
+
+from llmscale import fitting
+from llmscale.scaling import CHINCHILLA, ParametricLaw
+
+# A law at the book's scale: small models, a known floor E.
+TRUE = ParametricLaw(E=1.8, A=300.0, B=2000.0, alpha=0.45, beta=0.5)
+
+
+def isoflop_runs(law, budgets, sizes_per_budget=7, spread=8.0, noise=0.0, seed=0):
+    """Runs on IsoFLOP lines C = 6·N·D around each budget's optimum, with multiplicative noise."""
+    rng = np.random.default_rng(seed)
+    c, n, d = [], [], []
+    for budget in budgets:
+        n_star, _ = law.compute_optimal(budget)
+        for f in np.geomspace(1 / spread, spread, sizes_per_budget):
+            c.append(budget)
+            n.append(n_star * f)
+            d.append(budget / (6 * n_star * f))
+    c, n, d = map(np.array, (c, n, d))
+    loss = law.loss(n, d) * np.exp(noise * rng.standard_normal(len(n)))
+    return c, n, d, loss
+
+
+BUDGETS = np.geomspace(1e12, 1e15, 5)
+
+
+def test_huber_is_quadratic_inside_delta_and_linear_outside():
+    assert fitting.huber(5e-4) == pytest.approx(0.5 * 5e-4**2)
+    assert fitting.huber(-0.01) == pytest.approx(1e-3 * (0.01 - 0.5e-3))
+    # continuous at the seam
+    assert fitting.huber(1e-3 - 1e-12) == pytest.approx(fitting.huber(1e-3 + 1e-12))
+
+
+def test_objective_gradient_matches_finite_differences():
+    _, n, d, loss = isoflop_runs(TRUE, BUDGETS, noise=0.01)
+    args = (np.log(n), np.log(d), np.log(loss), 1e-3)
+    theta = np.array([5.0, 7.0, 0.5, 0.4, 0.55])
+    _, grad = fitting._objective(theta, *args)
+    eps = 1e-6
+    numeric = [(fitting._objective(theta + eps * e, *args)[0] - fitting._objective(theta - eps * e, *args)[0])
+               / (2 * eps) for e in np.eye(5)]
+    assert grad == pytest.approx(numeric, rel=1e-4, abs=1e-10)
+
+
+def test_fit_law_recovers_the_generating_law_from_noiseless_runs():
+    _, n, d, loss = isoflop_runs(TRUE, BUDGETS)
+    fit = fitting.fit_law(n, d, loss).law
+    assert fit.E == pytest.approx(TRUE.E, rel=1e-3)
+    assert fit.alpha == pytest.approx(TRUE.alpha, rel=1e-2)
+    assert fit.beta == pytest.approx(TRUE.beta, rel=1e-2)
+    assert fit.A == pytest.approx(TRUE.A, rel=0.05)
+    assert fit.B == pytest.approx(TRUE.B, rel=0.05)
+    assert np.max(np.abs(fitting.fit_law(n, d, loss).residuals(n, d, loss))) < 1e-4
+
+
+def test_fit_law_recovers_chinchillas_own_law_at_its_scale():
+    budgets = np.geomspace(6e18, 3e21, 5)
+    _, n, d, loss = isoflop_runs(CHINCHILLA, budgets)
+    fit = fitting.fit_law(n, d, loss).law
+    assert fit.E == pytest.approx(CHINCHILLA.E, rel=1e-3)
+    assert fit.alpha == pytest.approx(CHINCHILLA.alpha, rel=1e-2)
+    assert fit.beta == pytest.approx(CHINCHILLA.beta, rel=1e-2)
+
+
+def test_fit_law_with_noise_is_close_and_bootstrap_interval_covers_truth():
+    _, n, d, loss = isoflop_runs(TRUE, BUDGETS, noise=0.003, seed=1)
+    fit = fitting.fit_law(n, d, loss)
+    assert fit.law.E == pytest.approx(TRUE.E, abs=0.03)
+    boot = fitting.bootstrap_law(n, d, loss, n_boot=40, seed=0, start=fit)
+    lo, hi = boot.interval("E", 0.95)
+    assert lo < TRUE.E < hi and hi - lo < 0.2
+    lo, hi = boot.interval("alpha", 0.95)
+    assert lo < TRUE.alpha < hi
+
+
+def test_huber_fit_ignores_an_outlier_that_least_squares_would_follow():
+    _, n, d, loss = isoflop_runs(TRUE, BUDGETS)
+    loss = loss.copy()
+    loss[3] *= 1.2  # one run went badly
+    fit = fitting.fit_law(n, d, loss).law
+    assert fit.E == pytest.approx(TRUE.E, rel=0.01)
+
+
+def test_isoflop_parabola_minima_give_the_frontier_exponents():
+    c, n, d, loss = isoflop_runs(TRUE, BUDGETS, sizes_per_budget=9, spread=3.0)
+    iso = fitting.fit_isoflop(c, n, d, loss)
+    assert all(p.interior for p in iso.n_parabolas)
+    # the parabola is a local approximation: close to, not exactly at, the true optimum
+    assert iso.n_opt.exponent == pytest.approx(TRUE.a, abs=0.02)
+    assert iso.d_opt.exponent == pytest.approx(TRUE.b, abs=0.02)
+    n_star, _ = TRUE.compute_optimal(BUDGETS)
+    assert [p.argmin for p in iso.n_parabolas] == pytest.approx(n_star, rel=0.1)
+    boot = fitting.bootstrap_isoflop(c, n, d, loss * np.exp(0.002 * np.sin(np.arange(len(n)))),
+                                     n_boot=50)
+    lo, hi = boot.interval("a", 0.95)
+    assert lo < TRUE.a < hi
+
+
+def test_parabola_vertex_and_power_law_are_exact_on_exact_data():
+    sizes = np.geomspace(1e3, 1e5, 6)
+    x = np.log(sizes)
+    p = fitting.fit_parabola(sizes, 0.1 * (x - np.log(1e4)) ** 2 + 2.0)
+    assert p.argmin == pytest.approx(1e4) and p.min_loss == pytest.approx(2.0) and p.interior
+    law = fitting.fit_power_law([1e10, 1e11, 1e12], [3 * 1e10**0.6, 3 * 1e11**0.6, 3 * 1e12**0.6])
+    assert law.exponent == pytest.approx(0.6) and law.k == pytest.approx(3.0)
+
+
+def test_bad_inputs_are_clear_errors():
+    with pytest.raises(ValueError, match="same length"):
+        fitting.fit_law([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], [1, 2])
+    with pytest.raises(ValueError, match="at least 5 runs"):
+        fitting.fit_law([1, 2], [1, 2], [1, 2])
+    with pytest.raises(ValueError, match="losses must be finite"):
+        fitting.fit_law([1e3] * 5, [1e6] * 5, [2, 2, np.nan, 2, 2])
+    with pytest.raises(ValueError, match="no minimum"):
+        fitting.fit_parabola([1e3, 1e4, 1e5], [2.0, 3.0, 2.0])
+    with pytest.raises(ValueError, match="at least 3 distinct"):
+        fitting.fit_parabola([1e3, 1e3, 1e4], [2.0, 2.1, 2.0])
+    _, n, d, loss = isoflop_runs(TRUE, BUDGETS)
+    boot = fitting.bootstrap_law(n, d, loss, n_boot=2)
+    with pytest.raises(ValueError, match="level"):
+        boot.interval("E", 80)
+
+
+# --- the IsoFLOP sweep's measurements (llmscale.experiments.isoflop) ---------------------------
+
+import torch  # noqa: E402
+
+from llmscale import counting, data  # noqa: E402
+from llmscale.experiments import isoflop  # noqa: E402
+
+
+class _ChainModel(torch.nn.Module):
+    """Predicts with the true chain wherever it sees two tokens, uniformly at a window's start."""
+
+    def __init__(self, language):
+        super().__init__()
+        self.log_probs = torch.nn.Parameter(torch.log(torch.tensor(language.probs, dtype=torch.float64)))
+        self.v = language.vocab_size
+
+    def forward(self, x):
+        logits = torch.zeros(*x.shape, self.v, dtype=torch.float64)
+        logits[:, 1:] = self.log_probs[x[:, :-1] * self.v + x[:, 1:]]
+        return logits, None
+
+
+def test_full_context_loss_of_the_true_chain_equals_the_oracle_loss():
+    lang = data.MarkovLanguage.make(vocab_size=5, order=2, concentration=0.3, seed=3)
+    tokens = lang.sample(5_003, seed=4)
+    model = _ChainModel(lang)
+    for seq_len in (2, 7, 32):
+        measured = isoflop.full_context_loss(model, tokens, seq_len, 4_000, batch_windows=50)
+        # equal up to float32 rounding (the loss is computed in float32, as for the real models)
+        assert measured == pytest.approx(isoflop.oracle_loss(lang, tokens, seq_len, 4_000), rel=1e-6)
+    # scoring every target instead would add the one-token-context loss of each window's start
+    every = lang.token_nll(tokens[:4_001]).mean()
+    assert isoflop.oracle_loss(lang, tokens, 32, 4_000) != pytest.approx(every, rel=1e-6)
+
+
+def test_steps_for_budget_spend_the_budget_to_within_one_step():
+    cfg = isoflop.model_config(2, 32, 32, 32)
+    per_step = counting.flops_per_token(cfg, context=32, training=True) * 32 * 32
+    steps = isoflop.steps_for_budget(cfg, 1e11, 32, 32)
+    assert abs(steps * per_step - 1e11) <= per_step / 2
+
+
+def test_a_sweep_point_is_reproducible_and_spends_its_budget():
+    corpus = data.load_corpus("markov", vocab_size=32, n_tokens=50_000)
+    kw = dict(batch_size=8, seq_len=16, lr=5e-3, min_lr_ratio=0.01, eval_tokens=2_048)
+    a = isoflop.run_point(corpus, 2, 32, 2e9, **kw)
+    b = isoflop.run_point(corpus, 2, 32, 2e9, **kw)
+    assert a["val_loss"] == b["val_loss"] and a["train_loss_last"] == b["train_loss_last"]
+    assert a["flops"] == pytest.approx(2e9, rel=0.01)
+    assert a["n_params"] == counting.param_count(isoflop.model_config(2, 32, 32, 16))
+    assert corpus.entropy_rate < a["val_loss"] < np.log(32)
