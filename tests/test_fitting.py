@@ -177,3 +177,16 @@ def test_a_sweep_point_is_reproducible_and_spends_its_budget():
     assert a["flops"] == pytest.approx(2e9, rel=0.01)
     assert a["n_params"] == counting.param_count(isoflop.model_config(2, 32, 32, 16))
     assert corpus.entropy_rate < a["val_loss"] < np.log(32)
+
+
+def test_fit_with_the_floor_known_recovers_the_other_parameters_and_profile_is_lowest_there():
+    _, n, d, loss = isoflop_runs(TRUE, BUDGETS, noise=0.002, seed=2)
+    fit = fitting.fit_law(n, d, loss, fixed_E=TRUE.E).law
+    assert fit.E == pytest.approx(TRUE.E, rel=1e-12)
+    assert fit.alpha == pytest.approx(TRUE.alpha, abs=0.03)
+    assert fit.beta == pytest.approx(TRUE.beta, abs=0.03)
+    floors = [1.6, 1.7, TRUE.E, 1.9]
+    prof = fitting.profile_E(n, d, loss, floors)
+    assert np.argmin(prof) == 2
+    with pytest.raises(ValueError, match="fixed_E"):
+        fitting.fit_law(n, d, loss, fixed_E=-1.0)

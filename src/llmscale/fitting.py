@@ -6,8 +6,9 @@ observed loss, with the law written as a log-sum-exp so that all five parameters
 
     log L̂ = LSE(a − α·log N, b − β·log D, e),   A = eᵃ, B = eᵇ, E = eᵉ,
 
-using L-BFGS from a grid of initialisations and keeping the best optimum. (Here the exponents
-are bounded below by 10⁻³, so that every fit is a `scaling.ParametricLaw`.)
+using L-BFGS from a grid of initialisations and keeping the best optimum. (Here α, β and E are
+bounded below by 10⁻³: the exponents so that every fit is a `scaling.ParametricLaw`, E so that a
+fit that drives it towards 0 stops there.)
 
 Approach 2 (their §3.2) fits, for each compute budget C, a parabola to the loss against log N;
 its vertex is the compute-optimal size N*(C). A power law N*(C) = k·Cᵃ fitted to the vertices
@@ -106,10 +107,13 @@ def _objective(theta, log_n, log_d, log_l, delta):
     return float(value), grad
 
 
-# a, b, e are free; the exponents stay positive (at α = 0 the term A/N^α is a constant that
-# E already holds, and a loss that grows with N or D is no scaling law).
+# a and b are free; the exponents stay positive (at α = 0 the term A/N^α is a constant that
+# E already holds, and a loss that grows with N or D is no scaling law); E stays above 10⁻³
+# nats, far below any floor here, so that a fit that drives E towards 0 stops there instead
+# of wandering down a flat valley.
 MIN_EXPONENT = 1e-3
-_BOUNDS = [(None, None)] * 3 + [(MIN_EXPONENT, None)] * 2
+MIN_E = 1e-3
+_BOUNDS = [(None, None), (None, None), (float(np.log(MIN_E)), None)] + [(MIN_EXPONENT, None)] * 2
 
 
 def _scaled_objective(theta, log_n, log_d, log_l, delta):
@@ -149,7 +153,7 @@ class LawFit:
 
 
 def fit_law(n_params, tokens, losses, *, delta: float = HUBER_DELTA, grid: dict | None = None,
-            n_starts: int = 20, starts=(), source: str = "fitted") -> LawFit:
+            n_starts: int = 20, starts=(), fixed_E: float | None = None, source: str = "fitted") -> LawFit:
     """Fit L(N, D) = E + A/N^α + B/D^β to runs (N parameters, D tokens, loss in nats/token).
 
     Hoffmann et al.'s approach 3: Huber(δ) on log loss, log-sum-exp form, L-BFGS. The
@@ -157,6 +161,7 @@ def fit_law(n_params, tokens, losses, *, delta: float = HUBER_DELTA, grid: dict 
     L-BFGS then starts from the `n_starts` best grid points (and any extra `starts`, rows of
     (a, b, e, α, β)) and the lowest optimum is kept. n_starts=len(grid) runs L-BFGS from every
     grid point, as the paper does; the best few give the same optimum far faster.
+    With `fixed_E` (nats/token) the floor is held at that value and the other four are fitted.
     """
     n, d, l = _check_runs(n_params, tokens, losses)
     if not delta > 0:
@@ -164,18 +169,26 @@ def fit_law(n_params, tokens, losses, *, delta: float = HUBER_DELTA, grid: dict 
     if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
         raise ValueError(f"n_starts={n_starts!r} must be a positive integer, e.g. 20")
     log_n, log_d, log_l = np.log(n), np.log(d), np.log(l)
+    bounds = list(_BOUNDS)
+    if fixed_E is not None:
+        if not (np.isfinite(fixed_E) and fixed_E > 0):
+            raise ValueError(f"fixed_E={fixed_E!r} must be a loss > 0 in nats/token, or None to fit E")
+        grid = dict(CHINCHILLA_GRID if grid is None else grid, e=(float(np.log(fixed_E)),))
+        bounds[2] = (float(np.log(fixed_E)),) * 2
     points = _grid_points(grid)
     values = _grid_objective(points, log_n, log_d, log_l, delta)
     best_rows = points[np.argsort(values, kind="stable")[:n_starts]]
-    extra = np.asarray(starts, dtype=float).reshape(-1, 5)
+    extra = np.asarray(starts, dtype=float).reshape(-1, 5).copy()
+    if fixed_E is not None:
+        extra[:, 2] = np.log(fixed_E)
     best = None
     with _one_blas_thread():
         for x0 in np.concatenate([best_rows, extra]):
             # The objective is ~δ² per run, tiny in absolute terms: scale it so L-BFGS's
             # tolerances mean something, and ask for a small gradient.
             res = optimize.minimize(_scaled_objective, x0, args=(log_n, log_d, log_l, delta), jac=True,
-                                    method="L-BFGS-B", bounds=_BOUNDS,
-                                    options={"maxiter": 5000, "ftol": 1e-14, "gtol": 1e-9})
+                                    method="L-BFGS-B", bounds=bounds,
+                                    options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-7})
             if best is None or res.fun < best.fun:
                 best = res
     a, b, e, alpha, beta = (float(v) for v in best.x)
@@ -211,7 +224,8 @@ def _law_values(law: ParametricLaw) -> dict[str, float]:
 
 
 def bootstrap_law(n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0,
-                  delta: float = HUBER_DELTA, n_starts: int = 5, start: LawFit | None = None) -> Bootstrap:
+                  delta: float = HUBER_DELTA, n_starts: int = 5, start: LawFit | None = None,
+                  fixed_E: float | None = None) -> Bootstrap:
     """Refit the law on `n_boot` resamples (with replacement) of the runs.
 
     Each refit starts L-BFGS from the `n_starts` best grid points and from `start` (the fit to
@@ -225,10 +239,21 @@ def bootstrap_law(n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0,
     out: dict[str, list[float]] = {k: [] for k in PARAMETERS}
     for _ in range(n_boot):
         idx = rng.integers(0, len(n), len(n))
-        fit = fit_law(n[idx], d[idx], l[idx], delta=delta, n_starts=n_starts, starts=starts)
+        fit = fit_law(n[idx], d[idx], l[idx], delta=delta, n_starts=n_starts, starts=starts, fixed_E=fixed_E)
         for k, v in _law_values(fit.law).items():
             out[k].append(v)
     return Bootstrap({k: np.array(v) for k, v in out.items()}, int(n_boot), int(seed))
+
+
+def profile_E(n_params, tokens, losses, floors, *, delta: float = HUBER_DELTA,
+              n_starts: int = 5) -> np.ndarray:
+    """The best objective of approach 3 with E held at each value of `floors` (nats/token).
+
+    A flat profile means the runs cannot tell those floors apart: the other four parameters
+    make up for a wrong E.
+    """
+    return np.array([fit_law(n_params, tokens, losses, delta=delta, n_starts=n_starts,
+                             fixed_E=float(e)).objective for e in np.atleast_1d(floors)])
 
 
 # ---------------------------------------------------------------------------

@@ -5,7 +5,7 @@ model shapes is trained for as many tokens D as the budget buys, with a cosine s
 ends with the run (Hoffmann et al. 2022 stress that a schedule longer than the run
 overestimates the loss). The corpus is a synthetic order-2 Markov language whose entropy
 rate, the loss no model can beat, is known exactly; the page "Measuring a scaling law
-ourselves" fits L(N, D) to these runs and checks that the fitted E lands on it.
+ourselves" fits L(N, D) to these runs and compares the fitted E with it.
 
 Each run's final loss is measured on a fixed slice of the validation split, over every target
 that has the chain's full order-2 context (all but the first of each window), so that its floor
@@ -47,11 +47,12 @@ class SweepSize:
     threads: int | None  # CPU threads (fixed, so the runs are reproducible bit for bit)
 
 
-# The model ladder, smallest to largest (about ×2 in parameters per rung at V = 32): width and
-# depth grow together, as in the small-model sweeps of Kaplan et al. and Hoffmann et al. It
-# starts at two layers of width 32. Narrower models learn this task erratically: depending on
-# the seed, one lands 0.1–0.3 nats above another. And a one-layer model must attend to the
-# previous token and look the pair up in the same block; it falls off the others' trend.
+# The model ladder, smallest to largest (about ×1.8 in parameters per rung at V = 32): width
+# and depth grow together, as in the small-model sweeps of Kaplan et al. and Hoffmann et al.
+# It starts at two layers of width 32. In trials, narrower models learned this task
+# erratically: depending on the seed, one landed a tenth of a nat or more above another. And a
+# one-layer model must attend to the previous token and look the pair up in the same block; it
+# fell off the others' trend.
 LADDER = ((2, 32), (2, 48), (2, 64), (3, 80), (4, 96), (5, 112), (6, 128), (8, 160), (10, 192),
           (12, 256), (16, 384))
 
@@ -65,7 +66,7 @@ def _windows(first: int, n: int, budgets: int, every: int = 1) -> tuple[tuple[tu
 SIZES = {
     "tiny": SweepSize(vocab_size=32, n_tokens=200_000, budgets=(2e10, 4e10), shapes=_windows(0, 3, 2, 2),
                       batch_size=64, seq_len=8, lr=5e-3, min_lr_ratio=0.01, eval_tokens=8_192, threads=1),
-    # 19 runs, 3e13 FLOPs: about 20 minutes on one core of the book's CPU machine. At the
+    # 19 runs, 3e13 FLOPs: about 17 minutes on one core of the book's CPU machine. At the
     # smallest budget the fifth rung would get under 150 steps, too few to learn the task at all.
     "small": SweepSize(vocab_size=32, n_tokens=12_000_000, budgets=(4e11, 8e11, 1.6e12, 3.2e12),
                        shapes=(LADDER[0:4], LADDER[0:5], LADDER[0:5], LADDER[1:6]), batch_size=128,
