@@ -190,3 +190,63 @@ def test_fit_with_the_floor_known_recovers_the_other_parameters_and_profile_is_l
     assert np.argmin(prof) == 2
     with pytest.raises(ValueError, match="fixed_E"):
         fitting.fit_law(n, d, loss, fixed_E=-1.0)
+
+
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_every_run_of_the_sweep_takes_at_least_the_minimum_number_of_steps(size):
+    spec = isoflop.SIZES[size]
+    assert len(spec.budgets) == len(spec.shapes)
+    for budget, shapes in zip(spec.budgets, spec.shapes):
+        for n_layers, d_model in shapes:
+            cfg = isoflop.model_config(n_layers, d_model, spec.vocab_size, spec.seq_len)
+            steps = isoflop.steps_for_budget(cfg, budget, spec.batch_size, spec.seq_len)
+            assert steps >= isoflop.MIN_STEPS, (budget, n_layers, d_model)
+            # and no run reads more tokens than the training split holds (no repeated data)
+            assert steps * spec.batch_size * spec.seq_len <= 0.9 * spec.n_tokens, (budget, n_layers, d_model)
+
+
+def test_the_sweep_gives_the_same_runs_in_parallel_as_one_at_a_time(monkeypatch):
+    monkeypatch.setenv("LLMSCALE_WORKERS", "2")
+    parallel = isoflop._isoflop_sweep("tiny", "cpu")["runs"]
+    spec = isoflop.SIZES["tiny"]
+    corpus = isoflop.load_language("tiny")
+    assert [(r["budget"], r["n_layers"], r["d_model"]) for r in parallel] == [
+        (b, L, d) for b, shapes in zip(spec.budgets, spec.shapes) for L, d in shapes]
+    for r in (parallel[0], parallel[-1]):
+        alone = isoflop.run_point(corpus, r["n_layers"], r["d_model"], r["budget"], batch_size=spec.batch_size,
+                                  seq_len=spec.seq_len, lr=spec.lr, min_lr_ratio=spec.min_lr_ratio,
+                                  eval_tokens=spec.eval_tokens, threads=spec.threads)
+        assert alone["val_loss"] == r["val_loss"] and alone["train_loss_last"] == r["train_loss_last"]
+
+
+def test_a_bad_worker_count_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("LLMSCALE_WORKERS", "two")
+    with pytest.raises(ValueError, match="LLMSCALE_WORKERS"):
+        isoflop._workers(isoflop.SIZES["tiny"], "cpu", 6)
+
+
+def test_loss_frontier_recovers_the_floor_of_a_chinchilla_law():
+    # along the compute-optimal frontier a Chinchilla law is exactly E + K·C^(−αβ/(α+β))
+    budgets = np.geomspace(1e12, 1e15, 6)
+    n_star, d_star = TRUE.compute_optimal(budgets)
+    front = fitting.fit_loss_frontier(budgets, TRUE.loss(n_star, d_star))
+    assert front.E == pytest.approx(TRUE.E, rel=1e-6)
+    assert front.gamma == pytest.approx(TRUE.alpha * TRUE.beta / (TRUE.alpha + TRUE.beta), rel=1e-5)
+    assert front(budgets) == pytest.approx(TRUE.loss(n_star, d_star), rel=1e-9)
+    # through the parabolas' minima (approximate optima) it is still close
+    c, n, d, loss = isoflop_runs(TRUE, BUDGETS, sizes_per_budget=9, spread=3.0)
+    iso = fitting.fit_isoflop(c, n, d, loss)
+    assert iso.frontier.E == pytest.approx(TRUE.E, abs=0.01)
+    boot = fitting.bootstrap_isoflop(c, n, d, loss * np.exp(0.002 * np.sin(np.arange(len(n)))), n_boot=50)
+    lo, hi = boot.interval("E", 0.95)
+    assert lo < TRUE.E < hi
+
+
+def test_loss_frontier_needs_four_budgets_and_keeps_its_floor_below_the_losses():
+    with pytest.raises(ValueError, match="at least 4 budgets"):
+        fitting.fit_loss_frontier([1e12, 2e12, 4e12], [2.0, 1.9, 1.85])
+    with pytest.raises(ValueError, match="same length"):
+        fitting.fit_loss_frontier([1e12, 2e12, 4e12, 8e12], [2.0, 1.9])
+    # losses still falling fast: the floor may not rise above the lowest of them
+    front = fitting.fit_loss_frontier([1e12, 2e12, 4e12, 8e12], [3.0, 2.5, 2.1, 1.8])
+    assert 0 <= front.E <= 1.8

@@ -112,8 +112,11 @@ def _objective(theta, log_n, log_d, log_l, delta):
 # nats, far below any floor here, so that a fit that drives E towards 0 stops there instead
 # of wandering down a flat valley.
 MIN_EXPONENT = 1e-3
+MAX_EXPONENT = 10.0
 MIN_E = 1e-3
-_BOUNDS = [(None, None), (None, None), (float(np.log(MIN_E)), None)] + [(MIN_EXPONENT, None)] * 2
+MAX_LOG_COEF = 100.0  # log A and log B: e^100 is far beyond any fit, and keeps exp() finite
+_BOUNDS = ([(None, MAX_LOG_COEF), (None, MAX_LOG_COEF), (float(np.log(MIN_E)), None)]
+           + [(MIN_EXPONENT, MAX_EXPONENT)] * 2)
 
 
 def _scaled_objective(theta, log_n, log_d, log_l, delta):
@@ -246,14 +249,20 @@ def bootstrap_law(n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0,
 
 
 def profile_E(n_params, tokens, losses, floors, *, delta: float = HUBER_DELTA,
-              n_starts: int = 5) -> np.ndarray:
+              n_starts: int = 20) -> np.ndarray:
     """The best objective of approach 3 with E held at each value of `floors` (nats/token).
 
     A flat profile means the runs cannot tell those floors apart: the other four parameters
-    make up for a wrong E.
+    make up for a wrong E. Each fit also starts from the free fit's optimum and from the
+    previous floor's, so that a profile is not raised by an optimum L-BFGS failed to reach.
     """
-    return np.array([fit_law(n_params, tokens, losses, delta=delta, n_starts=n_starts,
-                             fixed_E=float(e)).objective for e in np.atleast_1d(floors)])
+    starts = [fit_law(n_params, tokens, losses, delta=delta, n_starts=n_starts).theta]
+    out = []
+    for e in np.atleast_1d(floors):
+        fit = fit_law(n_params, tokens, losses, delta=delta, n_starts=n_starts, starts=starts, fixed_E=float(e))
+        out.append(fit.objective)
+        starts = [starts[0], fit.theta]
+    return np.array(out)
 
 
 # ---------------------------------------------------------------------------
@@ -333,14 +342,68 @@ def fit_power_law(x, y) -> PowerLaw:
 
 
 @dataclass(frozen=True)
+class LossFrontier:
+    """L*(C) = E + K·(C/c_ref)^(−γ): the lowest loss reachable with compute C, falling as a power
+    law towards a floor E. Henighan et al. (2020) fit this form, L(C) = L∞ + (C₀/C)^α_C, to
+    their compute frontiers and read L∞ as an estimate of the data's entropy. For a Chinchilla
+    law it is exact, with γ = αβ/(α+β)."""
+
+    E: float
+    K: float
+    gamma: float
+    c_ref: float  # the smallest budget fitted; K is the reducible loss there
+
+    def __call__(self, compute):
+        return self.E + self.K * (np.asarray(compute, dtype=float) / self.c_ref) ** (-self.gamma)
+
+
+def fit_loss_frontier(budgets, min_losses) -> LossFrontier:
+    """Least-squares fit of L*(C) = E + K·(C/c_ref)^(−γ) to the best loss at each budget.
+
+    E is kept between 0 and the lowest loss given (a floor above a measured loss is no floor);
+    L-BFGS-free: a trust-region least squares from a small grid of starts, keeping the best.
+    """
+    c = np.asarray(budgets, dtype=float).ravel()
+    y = np.asarray(min_losses, dtype=float).ravel()
+    if len(c) != len(y):
+        raise ValueError(f"budgets and min_losses must have the same length, got {len(c)} and {len(y)}")
+    if len(np.unique(c)) < 4:
+        raise ValueError(f"a floor, a scale and an exponent need at least 4 budgets, got {len(np.unique(c))}; "
+                         "run the sweep at more compute budgets")
+    if not (np.all(np.isfinite(c)) and np.all(c > 0) and np.all(np.isfinite(y)) and np.all(y > 0)):
+        raise ValueError("budgets and min_losses must be finite and > 0 (FLOPs and nats/token)")
+    c_ref = float(c.min())
+    x = np.log(c / c_ref)
+    top = float(y.min())
+
+    def residuals(theta):
+        e, log_k, gamma = theta
+        return e + np.exp(log_k - gamma * x) - y
+
+    best = None
+    for e0 in np.linspace(0.0, top, 5)[:-1]:
+        for gamma0 in (0.2, 1.0):
+            log_k0 = float(np.log(max(y[np.argmin(x)] - e0, 1e-6)))
+            res = optimize.least_squares(residuals, (e0, log_k0, gamma0),
+                                         bounds=([0.0, -30.0, 1e-4], [top, 10.0, 10.0]),
+                                         xtol=1e-12, ftol=1e-12, gtol=1e-12)
+            if best is None or res.cost < best.cost:
+                best = res
+    e, log_k, gamma = (float(v) for v in best.x)
+    return LossFrontier(E=e, K=float(np.exp(log_k)), gamma=gamma, c_ref=c_ref)
+
+
+@dataclass(frozen=True)
 class IsoFlopFit:
-    """Approach 2: one parabola per budget (in log N and in log D) and the frontier power laws."""
+    """Approach 2: one parabola per budget (in log N and in log D) and the frontier power laws;
+    with four budgets or more, also the floor the parabolas' minimum losses fall towards."""
 
     budgets: tuple[float, ...]
     n_parabolas: tuple[Parabola, ...]
     d_parabolas: tuple[Parabola, ...]
     n_opt: PowerLaw  # N*(C) = k·C^a
     d_opt: PowerLaw  # D*(C) = k·C^b
+    frontier: LossFrontier | None = None  # L*(C) through the minima of the parabolas in log N
 
 
 def fit_isoflop(budgets, n_params, tokens, losses) -> IsoFlopFit:
@@ -359,11 +422,13 @@ def fit_isoflop(budgets, n_params, tokens, losses) -> IsoFlopFit:
         d_par.append(fit_parabola(d[at], l[at]))
     n_opt = fit_power_law(levels, [p.argmin for p in n_par])
     d_opt = fit_power_law(levels, [p.argmin for p in d_par])
-    return IsoFlopFit(levels, tuple(n_par), tuple(d_par), n_opt, d_opt)
+    frontier = fit_loss_frontier(levels, [p.min_loss for p in n_par]) if len(levels) >= 4 else None
+    return IsoFlopFit(levels, tuple(n_par), tuple(d_par), n_opt, d_opt, frontier)
 
 
 def bootstrap_isoflop(budgets, n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0) -> Bootstrap:
-    """Exponents a, b of approach 2 over resamples of the runs within each budget.
+    """Exponents a, b of approach 2 over resamples of the runs within each budget (and, with
+    four budgets or more, the floor E and exponent gamma of the loss frontier).
 
     Resamples whose parabola has no minimum (too few distinct sizes, or bending down) are
     skipped; `n_boot` in the result counts the ones kept.
@@ -374,13 +439,17 @@ def bootstrap_isoflop(budgets, n_params, tokens, losses, *, n_boot: int = 200, s
         raise ValueError(f"n_boot={n_boot!r} must be an integer >= 2, e.g. 200")
     rng = np.random.default_rng(seed)
     groups = [np.flatnonzero(c == level) for level in np.unique(c)]
-    a_s, b_s = [], []
+    out: dict[str, list[float]] = {"a": [], "b": [], "E": [], "gamma": []}
     for _ in range(n_boot):
         idx = np.concatenate([rng.choice(g, len(g)) for g in groups])
         try:
             fit = fit_isoflop(c[idx], n[idx], d[idx], l[idx])
         except ValueError:
             continue
-        a_s.append(fit.n_opt.exponent)
-        b_s.append(fit.d_opt.exponent)
-    return Bootstrap({"a": np.array(a_s), "b": np.array(b_s)}, len(a_s), int(seed))
+        out["a"].append(fit.n_opt.exponent)
+        out["b"].append(fit.d_opt.exponent)
+        if fit.frontier is not None:
+            out["E"].append(fit.frontier.E)
+            out["gamma"].append(fit.frontier.gamma)
+    samples = {k: np.array(v) for k, v in out.items() if v}
+    return Bootstrap(samples, len(out["a"]), int(seed))
