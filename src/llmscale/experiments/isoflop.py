@@ -79,7 +79,7 @@ SIZES = {
     "tiny": SweepSize(vocab_size=32, n_tokens=200_000, budgets=(2e10, 4e10), shapes=_windows(0, 3, 2, 2),
                       batch_size=64, seq_len=8, lr=5e-3, min_lr_ratio=0.01, eval_tokens=8_192, threads=1),
     # 26 runs at six budgets a factor of 2 apart, 4e11 to 1.28e13 FLOPs, 1.1e14 FLOPs in all:
-    # 58 CPU-minutes on the book's machine, 30 minutes with one run on each of its two cores.
+    # about an hour of CPU time on the book's machine, half an hour of wall time on its two cores.
     # The window of sizes follows the optimum, which grows slowly: a trial at 1.28e13 FLOPs put
     # it between the 2×64 and 3×80 rungs. The 2×48 model at the largest budget reads 36M
     # tokens, so the sample is 44M tokens (39.6M for training) and no run repeats data.
