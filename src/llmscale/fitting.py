@@ -269,6 +269,14 @@ def profile_E(n_params, tokens, losses, floors, *, delta: float = HUBER_DELTA,
 # Approach 2: IsoFLOP minima
 # ---------------------------------------------------------------------------
 
+def _paired(x_name: str, x, y_name: str, y) -> tuple[np.ndarray, np.ndarray]:
+    """Two 1-D float arrays of equal length, or a ValueError that names them."""
+    x, y = (np.asarray(v, dtype=float).ravel() for v in (x, y))
+    if len(x) != len(y):
+        raise ValueError(f"{x_name} and {y_name} must have the same length, got {len(x)} and {len(y)}")
+    return x, y
+
+
 @dataclass(frozen=True)
 class Parabola:
     """loss = c2·x² + c1·x + c0 with x = log(size), fitted to one IsoFLOP curve."""
@@ -305,10 +313,8 @@ class Parabola:
 
 def fit_parabola(sizes, losses) -> Parabola:
     """Fit loss against log(size) with a parabola (least squares); it must open upwards."""
-    x = np.log(np.asarray(sizes, dtype=float).ravel())
-    y = np.asarray(losses, dtype=float).ravel()
-    if len(x) != len(y):
-        raise ValueError(f"sizes and losses must have the same length, got {len(x)} and {len(y)}")
+    sizes, y = _paired("sizes", sizes, "losses", losses)
+    x = np.log(sizes)
     if len(np.unique(x)) < 3:
         raise ValueError(f"a parabola needs at least 3 distinct sizes, got {len(np.unique(x))}; "
                          "train more model sizes at this budget")
@@ -332,9 +338,7 @@ class PowerLaw:
 
 def fit_power_law(x, y) -> PowerLaw:
     """Least-squares fit of log y = log k + exponent·log x."""
-    lx, ly = (np.log(np.asarray(v, dtype=float).ravel()) for v in (x, y))
-    if len(lx) != len(ly):
-        raise ValueError(f"x and y must have the same length, got {len(lx)} and {len(ly)}")
+    lx, ly = (np.log(v) for v in _paired("x", x, "y", y))
     if len(np.unique(lx)) < 2:
         raise ValueError("a power law needs at least 2 distinct x values")
     exponent, log_k = np.polyfit(lx, ly, 1)
@@ -360,13 +364,10 @@ class LossFrontier:
 def fit_loss_frontier(budgets, min_losses) -> LossFrontier:
     """Least-squares fit of L*(C) = E + K·(C/c_ref)^(−γ) to the best loss at each budget.
 
-    E is kept between 0 and the lowest loss given (a floor above a measured loss is no floor);
-    L-BFGS-free: a trust-region least squares from a small grid of starts, keeping the best.
+    E is kept between 0 and the lowest loss given (a floor above a measured loss is no floor).
+    A trust-region least squares runs from a small grid of starts, and the best optimum is kept.
     """
-    c = np.asarray(budgets, dtype=float).ravel()
-    y = np.asarray(min_losses, dtype=float).ravel()
-    if len(c) != len(y):
-        raise ValueError(f"budgets and min_losses must have the same length, got {len(c)} and {len(y)}")
+    c, y = _paired("budgets", budgets, "min_losses", min_losses)
     if len(np.unique(c)) < 4:
         raise ValueError(f"a floor, a scale and an exponent need at least 4 budgets, got {len(np.unique(c))}; "
                          "run the sweep at more compute budgets")
