@@ -250,3 +250,24 @@ def test_loss_frontier_needs_four_budgets_and_keeps_its_floor_below_the_losses()
     # losses still falling fast: the floor may not rise above the lowest of them
     front = fitting.fit_loss_frontier([1e12, 2e12, 4e12, 8e12], [3.0, 2.5, 2.1, 1.8])
     assert 0 <= front.E <= 1.8
+
+
+def test_bracketed_budgets_keep_only_those_whose_best_run_is_inside_the_window():
+    budgets = [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    sizes = [10, 20, 40, 10, 20, 40, 10, 20, 40]
+    losses = [2.0, 2.1, 2.2,  # best at the smallest size: the optimum lies below the window
+              2.0, 1.9, 2.0,  # bracketed
+              2.0, 1.9, 1.8]  # best at the largest size
+    assert fitting.bracketed_budgets(budgets, sizes, losses) == [2.0]
+    with pytest.raises(ValueError, match="one value per run"):
+        fitting.bracketed_budgets(budgets[:-1], sizes, losses)
+
+
+def test_leave_one_budget_out_refits_without_each_budget_in_turn():
+    c, n, d, loss = isoflop_runs(TRUE, BUDGETS)
+    fits = fitting.leave_one_budget_out(c, n, d, loss)
+    assert sorted(fits) == sorted(set(c))
+    for budget, fit in fits.items():
+        assert fit.n_runs == np.sum(c != budget)
+        # exact runs from one law: any four budgets recover its floor
+        assert fit.law.E == pytest.approx(TRUE.E, rel=0.01)

@@ -427,6 +427,42 @@ def fit_isoflop(budgets, n_params, tokens, losses) -> IsoFlopFit:
     return IsoFlopFit(levels, tuple(n_par), tuple(d_par), n_opt, d_opt, frontier)
 
 
+def bracketed_budgets(budgets, n_params, losses) -> list[float]:
+    """The budgets whose best run is neither the smallest nor the largest model trained there.
+
+    Only these locate a minimum: where the best run sits at an end of its window, the optimum
+    lies beyond the sizes trained and a parabola's vertex would be an extrapolation.
+    """
+    c = np.asarray(budgets, dtype=float).ravel()
+    n, l = _paired("n_params", n_params, "losses", losses)
+    if len(c) != len(n):
+        raise ValueError(f"budgets must have one value per run, got {len(c)} for {len(n)} runs")
+    kept = []
+    for level in np.unique(c):
+        at = np.flatnonzero(c == level)
+        sizes = n[at]
+        best = sizes[np.argmin(l[at])]
+        if sizes.min() < best < sizes.max():
+            kept.append(float(level))
+    return kept
+
+
+def leave_one_budget_out(budgets, n_params, tokens, losses, *, fixed_E: float | None = None,
+                         n_starts: int = 20) -> dict[float, LawFit]:
+    """Approach 3 refitted once per budget, with that budget's runs left out: how much one
+    budget moves the fitted law (a jackknife over budgets)."""
+    c = np.asarray(budgets, dtype=float).ravel()
+    n, d, l = _check_runs(n_params, tokens, losses)
+    if len(c) != len(n):
+        raise ValueError(f"budgets must have one value per run, got {len(c)} for {len(n)} runs")
+    levels = np.unique(c)
+    if len(levels) < 2:
+        raise ValueError("leaving a budget out needs runs at 2 or more budgets")
+    return {float(level): fit_law(n[c != level], d[c != level], l[c != level], fixed_E=fixed_E,
+                                  n_starts=n_starts)
+            for level in levels}
+
+
 def bootstrap_isoflop(budgets, n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0) -> Bootstrap:
     """Exponents a, b of approach 2 over resamples of the runs within each budget (and, with
     four budgets or more, the floor E and exponent gamma of the loss frontier).
