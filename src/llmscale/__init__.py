@@ -1,12 +1,18 @@
 """llmscale: the package behind *The Cost of Scale*.
 
-Every number in the book is computed here: parameter counts and FLOPs from model
-configurations (`counting`), published configurations with their sources (`presets`),
-accelerators (`hardware`), costs (`cost`), a small trainable decoder (`model`), offline
-corpora (`data`), a training loop (`train`), stored results (`results`), the claims
-ledger (`claims`) and exercise checkers (`exercises`).
+Every number in the book is computed here. The layout, from the bottom up (imports flow
+one way, and `tests/test_layout.py` enforces it):
+
+* arithmetic, no torch: `units`, `config` (`ModelConfig`), `presets`, `hardware`, `counting`,
+  `cost`, `published` (figures from papers), and the chapters' arithmetic in `scaling`,
+  `parallelism` and `inference`;
+* PyTorch on one device: `measure`, `model` (layers, experts, decoder), `data`, `train`;
+* the book: `experiments` (stored runs, results in `results/`), `pages` (one module per
+  notebook: its claims and exercises), `claims`, `exercises`, `plot`, `display`, `benchmarks`.
 """
 
 __version__ = "0.1.0"
 
-from .config import ModelConfig  # noqa: E402,F401
+from .config import ModelConfig  # noqa: E402
+
+__all__ = ["ModelConfig", "__version__"]

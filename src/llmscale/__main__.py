@@ -22,14 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "run":
         from pathlib import Path
 
-        from . import results
+        from . import experiments
         from .train import select_device
+
         device = str(select_device(args.device))
-        out = results.run(args.name, args.size, device, Path(args.out) if args.out else None)
+        out = experiments.run(args.name, args.size, device, Path(args.out) if args.out else None)
         print(f"wrote {out}")
     elif args.cmd == "list":
-        from . import results
-        for name, exp in sorted(results._experiments().items()):
+        from . import experiments
+
+        for name, exp in experiments.all_experiments().items():
             print(f"{name:20s} sizes={','.join(exp.sizes)} (default {exp.default_size})  {exp.description}")
     elif args.cmd == "claims":
         from . import claims

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import hardware
+from . import counting, hardware, presets
+from ._validate import positive_number
+from .config import ModelConfig
 from .units import SECONDS_PER_DAY
-
-
-def _positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{name}={value!r} must be > 0")
 
 
 def _accelerator(acc) -> hardware.Accelerator:
@@ -23,7 +20,7 @@ def _accelerator(acc) -> hardware.Accelerator:
 
 def gpu_hours(flops: float, accelerator, mfu: float, dtype: str = "bf16") -> float:
     """Accelerator-hours to run `flops` FLOPs at utilisation `mfu` of the dense peak."""
-    _positive("flops", flops)
+    positive_number("flops", flops)
     if not 0 < mfu <= 1:
         raise ValueError(f"mfu={mfu!r} must be in (0, 1], e.g. mfu=0.4 for 40%")
     return flops / (_accelerator(accelerator).flops(dtype) * mfu) / 3600.0
@@ -31,8 +28,8 @@ def gpu_hours(flops: float, accelerator, mfu: float, dtype: str = "bf16") -> flo
 
 def implied_mfu(flops: float, accelerator, n_gpus: float, days: float, dtype: str = "bf16") -> float:
     """The MFU a run must have had to do `flops` FLOPs on `n_gpus` accelerators in `days` days."""
-    _positive("n_gpus", n_gpus)
-    _positive("days", days)
+    positive_number("n_gpus", n_gpus)
+    positive_number("days", days)
     return flops / (_accelerator(accelerator).flops(dtype) * n_gpus * days * SECONDS_PER_DAY)
 
 
@@ -64,14 +61,14 @@ def estimate(flops: float, accelerator="a100", n_gpus: int = 1, mfu: float = 0.4
     data centre's power usage effectiveness (1.1 is a modern hyperscaler's).
     """
     acc = _accelerator(accelerator)
-    _positive("n_gpus", n_gpus)
+    positive_number("n_gpus", n_gpus)
     if price_per_gpu_hour < 0:
         raise ValueError(f"price_per_gpu_hour={price_per_gpu_hour!r} must be >= 0 (dollars per GPU-hour)")
     if pue < 1:
         raise ValueError(f"pue={pue!r} must be >= 1 (a data centre cannot use less than its IT load)")
     hours = gpu_hours(flops, acc, mfu, dtype)
     power = acc.tdp_watts if watts is None else watts
-    _positive("watts", power)
+    positive_number("watts", power)
     return CostEstimate(flops=flops, accelerator=acc.name, n_gpus=n_gpus, mfu=mfu, gpu_hours=hours,
                         days=hours / n_gpus / 24.0, dollars=hours * price_per_gpu_hour,
                         energy_mwh=hours * power * pue / 1e6)
@@ -90,8 +87,8 @@ def tokens_per_second(flops_per_token: float, accelerator, mfu: float, n_gpus: f
 
     `flops_per_token` is the training cost of one token (forward + backward), e.g. 6·N.
     """
-    _positive("flops_per_token", flops_per_token)
-    _positive("n_gpus", n_gpus)
+    positive_number("flops_per_token", flops_per_token)
+    positive_number("n_gpus", n_gpus)
     _mfu_in_range(mfu)
     return n_gpus * _accelerator(accelerator).flops(dtype) * mfu / flops_per_token
 
@@ -103,23 +100,23 @@ def mfu_from_throughput(tokens_per_s: float, flops_per_token: float, accelerator
     PaLM's definition: model FLOPs per second achieved (throughput × training FLOPs per
     token, no recomputation) over the accelerators' dense peak.
     """
-    _positive("tokens_per_s", tokens_per_s)
-    _positive("flops_per_token", flops_per_token)
-    _positive("n_gpus", n_gpus)
+    positive_number("tokens_per_s", tokens_per_s)
+    positive_number("flops_per_token", flops_per_token)
+    positive_number("n_gpus", n_gpus)
     return tokens_per_s * flops_per_token / (n_gpus * _accelerator(accelerator).flops(dtype))
 
 
 def mfu_from_gpu_hours(flops: float, accelerator, gpu_hours: float, dtype: str = "bf16") -> float:
     """The MFU a run must have had to do `flops` model FLOPs in `gpu_hours` accelerator-hours."""
-    _positive("flops", flops)
-    _positive("gpu_hours", gpu_hours)
+    positive_number("flops", flops)
+    positive_number("gpu_hours", gpu_hours)
     return flops / (_accelerator(accelerator).flops(dtype) * gpu_hours * 3600.0)
 
 
 def gpus_needed(flops: float, accelerator, days: float, mfu: float, dtype: str = "bf16") -> float:
     """Accelerators needed to do `flops` FLOPs in `days` days at utilisation `mfu` (not rounded)."""
-    _positive("flops", flops)
-    _positive("days", days)
+    positive_number("flops", flops)
+    positive_number("days", days)
     _mfu_in_range(mfu)
     return flops / (_accelerator(accelerator).flops(dtype) * mfu * days * SECONDS_PER_DAY)
 
@@ -130,8 +127,8 @@ def energy_mwh(gpu_hours: float, watts: float, pue: float = 1.0) -> float:
     `watts` is the power per accelerator that the estimate charges: the chip's TDP, or a
     measured system power per chip that includes its share of hosts and network (PaLM's 378.5 W).
     """
-    _positive("gpu_hours", gpu_hours)
-    _positive("watts", watts)
+    positive_number("gpu_hours", gpu_hours)
+    positive_number("watts", watts)
     if pue < 1:
         raise ValueError(f"pue={pue!r} must be >= 1 (a data centre cannot use less than its IT load)")
     return gpu_hours * watts * pue / 1e6
@@ -181,9 +178,6 @@ def training_run(model, tokens: float | None = None, accelerator="a100", n_gpus:
     Hours are accelerator-hours; dollars are hours × `price_per_gpu_hour`; energy is at the
     wall, `watts` per accelerator (default its TDP) times `pue`.
     """
-    from . import counting, presets  # here, not at the top: cost stays importable on its own
-    from .config import ModelConfig
-
     if isinstance(model, str):
         preset = presets.preset(model)
         if tokens is None:
@@ -197,7 +191,7 @@ def training_run(model, tokens: float | None = None, accelerator="a100", n_gpus:
         method = f"exact, attention over {model.seq_len if context is None else context:,.0f} keys"
         label = label or "model"
     elif isinstance(model, (int, float)) and not isinstance(model, bool):
-        _positive("model (a parameter count)", model)
+        positive_number("model (a parameter count)", model)
         if context is not None:
             raise ValueError("context applies to a ModelConfig; a bare parameter count uses 6·N "
                              "per token. Pass a ModelConfig or drop context")

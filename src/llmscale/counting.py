@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from ._validate import non_negative_number, positive_int, scalar_or_array
 from .config import ModelConfig
 
 
@@ -155,6 +158,48 @@ def training_flops(cfg: ModelConfig, tokens: float, context: float | None = None
     return tokens * flops_per_token(cfg, context=context, training=True)
 
 
-def approx_training_flops(n_params: float, tokens: float) -> float:
-    """The rule of thumb C ≈ 6·N·D (FLOPs)."""
-    return 6.0 * n_params * tokens
+def approx_training_flops(n_params, tokens):
+    """The rule of thumb C ≈ 6·N·D (FLOPs): a float for numbers, an array for arrays."""
+    return scalar_or_array(6.0 * np.asarray(n_params, dtype=float) * np.asarray(tokens, dtype=float))
+
+
+# --- Mixture of experts: what every token shares, what one expert holds -------------------
+
+def check_moe(cfg: ModelConfig) -> None:
+    """Raise a ValueError unless `cfg` is a decoder-only mixture-of-experts config."""
+    if not isinstance(cfg, ModelConfig):
+        raise ValueError(f"cfg must be a ModelConfig, got {type(cfg).__name__}")
+    if not cfg.is_moe:
+        raise ValueError(f"cfg has n_experts={cfg.n_experts}: a dense model has no experts; "
+                         "pass a mixture-of-experts config (n_experts > 1)")
+    if cfg.n_encoder_layers:
+        raise ValueError(f"cfg has n_encoder_layers={cfg.n_encoder_layers}; these costs cover "
+                         "decoder-only models, set n_encoder_layers=0")
+
+
+def expert_params(cfg: ModelConfig) -> int:
+    """Parameters of one expert across all layers (one expert's feed-forward block in each of L layers)."""
+    check_moe(cfg)
+    return cfg.n_layers * ffn_params(cfg)
+
+
+def shared_params(cfg: ModelConfig) -> int:
+    """Parameters every token uses whatever the router picks: embeddings, attention, routers, norms."""
+    check_moe(cfg)
+    return param_count(cfg) - cfg.n_experts * expert_params(cfg)
+
+
+def check_experts(n_experts, top_k) -> tuple[int, int]:
+    """`(n_experts, top_k)` as ints with 1 <= top_k <= n_experts, or a ValueError."""
+    n_experts = positive_int("n_experts", n_experts, "16")
+    top_k = positive_int("top_k", top_k, "2")
+    if top_k > n_experts:
+        raise ValueError(f"top_k={top_k} exceeds n_experts={n_experts}; choose top_k <= n_experts")
+    return n_experts, top_k
+
+
+def tokens_per_expert(tokens: float, n_experts: int, top_k: int) -> float:
+    """Tokens each expert sees on average in a batch of `tokens`: tokens·k/E (uniform routing)."""
+    n_experts, top_k = check_experts(n_experts, top_k)
+    tokens = non_negative_number("tokens", tokens, "60e6")
+    return tokens * top_k / n_experts

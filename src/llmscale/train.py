@@ -7,6 +7,7 @@ run achieved (training FLOPs of `counting.flops_per_token`, per second of traini
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -15,9 +16,10 @@ import numpy as np
 import torch
 
 from . import counting
+from ._validate import positive_int
 from .config import ModelConfig
-from .data import Batcher
-from .model import Decoder, build
+from .data.batches import Batcher
+from .model.decoder import Decoder, build
 
 
 def select_device(preference: str = "auto") -> torch.device:
@@ -82,11 +84,6 @@ class History:
         return self.val_loss[-1] if self.val_loss else None
 
 
-def _check_positive_int(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name}={value!r} must be a positive integer")
-
-
 @torch.no_grad()
 def evaluate(model: Decoder, batcher: Batcher, n_batches: int) -> float:
     """Mean cross-entropy (nats/token) over the first `n_batches` batches of `batcher`."""
@@ -116,7 +113,7 @@ def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps:
     """
     for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_batches", eval_batches),
                         ("log_every", log_every)):
-        _check_positive_int(name, value)
+        positive_int(name, value)
     if not lr > 0:
         raise ValueError(f"lr={lr!r} must be > 0, e.g. lr=3e-3")
     dev = select_device(device)
@@ -143,7 +140,7 @@ def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps:
     train_batches = Batcher(train_tokens, batch_size, seq_len, seed=seed, device=dev)
     val_batches = Batcher(val_tokens, batch_size, seq_len, seed=seed + 1, device=dev) \
         if val_tokens is not None else None
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else _nullcontext()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext()
     hist = History(flops_per_token=counting.flops_per_token(cfg, context=seq_len, training=True),
                    device=str(dev), n_params=counting.param_count(cfg), model=model)
     bar = None
@@ -186,11 +183,3 @@ def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps:
     if bar is not None:
         bar.close()
     return hist
-
-
-class _nullcontext:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False

@@ -15,14 +15,10 @@ and fixes the order of every sum.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-import torch
-
-from .. import data, moe, train
+from .. import data, measure, train
 from ..config import ModelConfig
-from ..model import build
-from ..results import Experiment, register
+from ..model import build, moe
+from . import Experiment
 
 CORPUS = "english"
 N_EXPERTS = 8
@@ -50,17 +46,6 @@ def balance_config(size: str, gating: str, aux: bool, vocab_size: int = 512) -> 
                        router_aux_loss_coef=AUX_COEF if aux else 0.0, router_z_loss_coef=0.0)
 
 
-@contextmanager
-def cpu_threads(n: int):
-    """Run the block with `n` PyTorch CPU threads, then restore the previous number."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def balance_run(size: str, gating: str, aux: bool, steps: int | None = None, device: str = "cpu",
                 seed: int = 0, threads: int = 1) -> train.History:
     """Train the page's model; steps=None runs the size's full length, fewer runs its prefix."""
@@ -68,7 +53,7 @@ def balance_run(size: str, gating: str, aux: bool, steps: int | None = None, dev
     _, _, full_steps, batch_size, _, log_every, eval_batches = _SIZES[size]
     steps = full_steps if steps is None else steps
     cfg = balance_config(size, gating, aux, corpus.vocab_size)
-    with cpu_threads(threads):
+    with measure.torch_threads(threads):
         return train.train(cfg, corpus.train, corpus.val, steps=steps, batch_size=batch_size, lr=LR,
                            warmup_steps=WARMUP_STEPS, min_lr_ratio=1.0, eval_every=max(1, full_steps // 4),
                            eval_batches=eval_batches, seed=seed, device=device, progress=False,
@@ -79,7 +64,7 @@ def _sweep(net, size: str, device: str) -> list[dict]:
     corpus = data.load_corpus(CORPUS)
     _, _, _, batch_size, seq_len, _, eval_batches = _SIZES[size]
     batcher = data.Batcher(corpus.val, batch_size, seq_len, seed=1, device=device)
-    with cpu_threads(1):
+    with measure.torch_threads(1):
         return moe.capacity_sweep(net, [batcher.get_batch(i) for i in range(eval_batches)], CAPACITY_FACTORS)
 
 
@@ -104,6 +89,6 @@ def _balance(size: str, device: str) -> dict:
             "capacity_factors": [f for f in CAPACITY_FACTORS if f is not None], "runs": runs}
 
 
-register(Experiment("moe-balance", version=2, sizes=tuple(_SIZES), default_size="small",
+EXPERIMENT = Experiment("moe-balance", version=2, sizes=tuple(_SIZES), default_size="small",
                     description="Expert load with and without the balancing loss; drops against capacity.",
-                    run=_balance))
+                    run=_balance)

@@ -14,14 +14,13 @@ training tokens), so the CPU budget is capped at about two passes over it.
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import torch
 
-from .. import counting, data, train
+from .. import counting, data, measure, train
 from ..config import ModelConfig
-from ..results import Experiment, register
+from . import Experiment
 
 TOP_K = 2
 CORPUS = "english"
@@ -74,16 +73,6 @@ def steps_at_equal_flops(size: str, n_experts: int, vocab_size: int, dense_steps
     return max(1, round(dense_steps * dense / mine))
 
 
-@contextlib.contextmanager
-def _threads(n: int):
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def run_point(size: str, n_experts: int, seed: int = 0, steps: int | None = None, device: str = "cpu",
               threads: int = 1) -> dict:
     """Train one model of the sweep and return its losses, FLOPs and parameter counts.
@@ -96,7 +85,7 @@ def run_point(size: str, n_experts: int, seed: int = 0, steps: int | None = None
     corpus = data.load_corpus(CORPUS)
     cfg = config(size, n_experts, corpus.vocab_size)
     steps = steps_at_equal_flops(size, n_experts, corpus.vocab_size) if steps is None else steps
-    with _threads(threads) if device == "cpu" else contextlib.nullcontext():
+    with measure.torch_threads(threads if device == "cpu" else None):
         start = time.perf_counter()
         hist = train.train(cfg, corpus.train, corpus.val, steps=steps, batch_size=s["batch_size"],
                            lr=3e-3, eval_every=min(s["eval_every"], steps), eval_batches=s["eval_batches"],
@@ -154,7 +143,7 @@ def _implementation() -> dict:
             "source_sha256": hashlib.sha256(source.encode()).hexdigest()[:16]}
 
 
-register(Experiment("moe-sweep", version=2, sizes=tuple(SIZES), default_size="small",
+EXPERIMENT = Experiment("moe-sweep", version=2, sizes=tuple(SIZES), default_size="small",
                     description="Dense and mixture-of-experts decoders (1 to 64 experts, top-2) at equal "
                                 "training FLOPs on the English corpus, several seeds each.",
-                    run=_moe_sweep))
+                    run=_moe_sweep)

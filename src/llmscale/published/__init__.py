@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from .._discover import import_submodules
+from .._registry import import_submodules
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,99 @@
+"""Exercise checkers: `check(exercise_id, answer)` says whether an answer is right.
+
+Each exercise's answer is computed by the package (never typed in), with a relative
+tolerance suited to the question and a hint for a wrong answer. A page registers its
+exercises in its page module (`llmscale.pages.<chapter>.<page>`); an exercise's id is the
+page's file stem with dashes and a number (`parameter-growth-1` lives in
+`pages/scaling/parameter_growth.py`), so checking one imports only its page's module.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from . import pages
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise's expected answer (computed on demand), tolerance, unit and hint."""
+
+    id: str
+    answer: Callable[[], float]
+    rel_tol: float
+    unit: str
+    hint: str
+    page: str
+
+
+_EXERCISES: dict[str, Exercise] = {}
+
+
+_ID = re.compile(r"^([a-z0-9]+(?:-[a-z0-9]+)*)-([0-9]+)$")
+
+
+def page_stem(exercise_id: str) -> str:
+    """The file stem of the page an exercise id belongs to: 'parameter-growth-1' -> 'parameter_growth'."""
+    match = _ID.match(exercise_id) if isinstance(exercise_id, str) else None
+    if match is None:
+        raise ValueError(f"exercise id {exercise_id!r} must be the page's file stem with dashes and a "
+                         "number, e.g. 'parameter-growth-1'")
+    return match.group(1).replace("-", "_")
+
+
+def register(id: str, answer: Callable[[], float], rel_tol: float, unit: str, hint: str) -> None:
+    """Add an exercise of the page module that calls this; its id starts with that page's stem."""
+    if id in _EXERCISES:
+        raise ValueError(f"exercise id {id!r} is registered twice; choose a unique id")
+    page = pages.page_of_module(sys._getframe(1).f_globals["__name__"])
+    stem = page.rsplit("/", 1)[-1]
+    if page_stem(id) != stem:
+        raise ValueError(f"exercise id {id!r} is registered by page {page!r}; name it "
+                         f"'{stem.replace('_', '-')}-N' so that its page can be found from it")
+    _EXERCISES[id] = Exercise(id, answer, rel_tol, unit, hint, page)
+
+
+def ids(page: str | None = None) -> list[str]:
+    """All exercise ids, or those of one page."""
+    if page is None:
+        pages.load_all()
+        return sorted(_EXERCISES)
+    pages.load(page)
+    return sorted(i for i, ex in _EXERCISES.items() if ex.page == page)
+
+
+def expected(exercise_id: str) -> float:
+    """The expected answer (for instructors and tests)."""
+    return _get(exercise_id).answer()
+
+
+def _get(exercise_id: str) -> Exercise:
+    if exercise_id not in _EXERCISES:
+        page = pages.find_stem(page_stem(exercise_id))
+        if page is not None:
+            pages.load(page)
+    try:
+        return _EXERCISES[exercise_id]
+    except KeyError:
+        raise ValueError(f"unknown exercise {exercise_id!r}; valid ids are {ids()}") from None
+
+
+def check(exercise_id: str, answer: float, quiet: bool = False) -> bool:
+    """Print whether `answer` is right (within the exercise's tolerance); return True if so."""
+    ex = _get(exercise_id)
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise ValueError(f"answer={answer!r} must be a number (in {ex.unit})") from None
+    truth = ex.answer()
+    ok = abs(value - truth) <= ex.rel_tol * abs(truth)
+    if not quiet:
+        if ok:
+            print(f"✓ {exercise_id}: correct ({value:.4g} {ex.unit}).")
+        else:
+            direction = "too high" if value > truth else "too low"
+            print(f"✗ {exercise_id}: not quite: {value:.4g} {ex.unit} is {direction}. Hint: {ex.hint}")
+    return ok

@@ -1,0 +1,1 @@
+"""Pages of the Mixture-of-experts chapter: claims and exercises, one module per notebook."""
