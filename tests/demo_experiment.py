@@ -1,10 +1,10 @@
-"""The demonstration experiment `train-demo`."""
+"""The experiment `train-demo`, a fixture of the tests of the results store (not one of the book's)."""
 
 from __future__ import annotations
 
-from .. import data, train
-from ..config import ModelConfig
-from ..results import Experiment, register
+from llmscale import data, train
+from llmscale.config import ModelConfig
+from llmscale.experiments import Experiment
 
 _DEMO_SIZES = {
     # size: (n_layers, d_model, n_heads, steps, batch_size, seq_len)
@@ -33,6 +33,6 @@ def _train_demo(size: str, device: str) -> dict:
     }
 
 
-register(Experiment("train-demo", version=1, sizes=tuple(_DEMO_SIZES), default_size="small",
+DEMO = Experiment("train-demo", version=1, sizes=tuple(_DEMO_SIZES), default_size="small",
                     description="A small decoder trained on the synthetic Markov language.",
-                    run=_train_demo))
+                    run=_train_demo)

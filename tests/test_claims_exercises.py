@@ -42,6 +42,7 @@ def test_verdict_rule(claimed, computed, tol, expected):
 
 
 def test_duplicate_claim_id_is_refused():
+    claims.evaluate(page="scaling/parameter_growth")
     with pytest.raises(ValueError, match="registered twice"):
         claims.register("growth-layers-gpt3", "x.txt", "dup", 1, "x")(lambda: (1, ""))
 

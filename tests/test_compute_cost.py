@@ -118,7 +118,7 @@ def test_palm_mfu_from_its_throughput_reproduces_the_paper():
 
 
 def test_palm_energy_reproduces_its_emissions():
-    from llmscale.claims.compute_cost import palm_energy_mwh
+    from llmscale.pages.scaling.training_cost import palm_energy_mwh
     assert palm_energy_mwh() * P("palm-540b.tco2e_per_mwh") == pytest.approx(P("palm-540b.tco2e"), rel=0.001)
 
 

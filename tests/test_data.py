@@ -13,15 +13,16 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmscale import data
 from llmscale.data import (
     Batcher,
     BPETokenizer,
     MarkovLanguage,
     batches,
+    bpe,
     english_text,
     english_text_info,
     load_corpus,
+    markov,
     train_val_split,
 )
 
@@ -99,7 +100,7 @@ def test_markov_power_iteration_agrees_with_dense_solve() -> None:
     # 24**2 = 576 states takes the power-iteration path; check it against a linear solve.
     lang = MarkovLanguage.make(vocab_size=24, order=2, concentration=0.05, seed=2)
     assert lang.n_states > 512
-    dense = data._stationary_dense(lang.transition_matrix())
+    dense = markov._stationary_dense(lang.transition_matrix())
     np.testing.assert_allclose(lang.stationary, dense, rtol=0, atol=1e-12)
 
 
@@ -226,7 +227,7 @@ def test_markov_token_nll_rejects_out_of_vocabulary_tokens() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text())
 def test_pretokenizer_chunks_concatenate_back_to_any_string(s: str) -> None:
-    assert "".join(data._SPLIT_RE.findall(s)) == s
+    assert "".join(bpe._SPLIT_RE.findall(s)) == s
 
 
 @settings(max_examples=300, deadline=None)
@@ -249,7 +250,7 @@ def test_bpe_round_trips_and_compresses_the_english_text() -> None:
 
 def _naive_bpe_merges(text: str, n_merges: int) -> list[tuple[int, int]]:
     """Reference BPE: recount every pair over every chunk before each merge."""
-    words = [list(chunk.encode("utf-8")) for chunk in data._SPLIT_RE.findall(text)]
+    words = [list(chunk.encode("utf-8")) for chunk in bpe._SPLIT_RE.findall(text)]
     merges = []
     for k in range(n_merges):
         counts = Counter(p for w in words for p in zip(w, w[1:]))
@@ -257,7 +258,7 @@ def _naive_bpe_merges(text: str, n_merges: int) -> list[tuple[int, int]]:
             break
         best = min(counts, key=lambda p: (-counts[p], p))
         merges.append(best)
-        words = [data._merge_ids(w, best, 256 + k) for w in words]
+        words = [bpe._merge_ids(w, best, 256 + k) for w in words]
     return merges
 
 

@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmscale import claims, data, datamix, presets, scaling
+from llmscale import claims, data, presets
 from llmscale.config import ModelConfig
+from llmscale.scaling import laws, mixtures, repetition
 
-LAW = datamix.MUENNIGHOFF
+LAW = mixtures.MUENNIGHOFF
 
 
 # --- Muennighoff et al. 2023 ----------------------------------------------------------------
@@ -30,39 +31,39 @@ def test_data_constrained_law_is_chinchilla_form_without_repetition():
 
 
 def test_effective_tokens_is_the_tokens_seen_up_to_one_epoch():
-    assert datamix.effective_tokens(1e9, 1e9) == 1e9
-    assert datamix.effective_tokens(3e8, 1e9) == 3e8
-    assert datamix.repeat_value(0.5) == 1.0
+    assert mixtures.effective_tokens(1e9, 1e9) == 1e9
+    assert mixtures.effective_tokens(3e8, 1e9) == 3e8
+    assert mixtures.repeat_value(0.5) == 1.0
 
 
 @settings(max_examples=200, deadline=None)
 @given(unique=st.floats(1e3, 1e13), epochs=st.floats(1.0, 1e4), more=st.floats(1.001, 3.0),
        r_star=st.floats(0.5, 100.0))
 def test_effective_tokens_grow_with_repeats_but_never_beyond_the_asymptote(unique, epochs, more, r_star):
-    d_eff = datamix.effective_tokens(epochs * unique, unique, r_star)
+    d_eff = mixtures.effective_tokens(epochs * unique, unique, r_star)
     assert d_eff <= epochs * unique * (1 + 1e-12)
     assert d_eff <= unique * (1 + r_star) * (1 + 1e-12)
-    assert datamix.effective_tokens(more * epochs * unique, unique, r_star) >= d_eff
+    assert mixtures.effective_tokens(more * epochs * unique, unique, r_star) >= d_eff
 
 
 def test_a_few_repeats_are_almost_as_good_as_fresh_data_and_many_are_not():
     # Muennighoff et al.: up to ~4 epochs change the loss negligibly; returns vanish by ~40.
-    assert datamix.repeat_value(2) > 0.98
-    assert 0.9 < datamix.repeat_value(4) < 0.95
-    assert datamix.repeat_value(40) < 0.4
-    assert datamix.effective_tokens(1e6 * 1e9, 1e9) == pytest.approx((1 + LAW.rd_star) * 1e9, rel=1e-9)
+    assert mixtures.repeat_value(2) > 0.98
+    assert 0.9 < mixtures.repeat_value(4) < 0.95
+    assert mixtures.repeat_value(40) < 0.4
+    assert mixtures.effective_tokens(1e6 * 1e9, 1e9) == pytest.approx((1 + LAW.rd_star) * 1e9, rel=1e-9)
 
 
 def test_epoch_values_add_up_to_the_effective_tokens():
-    values = [datamix.epoch_value(k) for k in range(1, 11)]
+    values = [mixtures.epoch_value(k) for k in range(1, 11)]
     assert values[0] == 1.0 and all(a > b for a, b in zip(values, values[1:]))
-    assert sum(values) == pytest.approx(datamix.effective_tokens(10, 1.0), rel=1e-12)
+    assert sum(values) == pytest.approx(mixtures.effective_tokens(10, 1.0), rel=1e-12)
 
 
 @pytest.mark.parametrize("fraction", [0.9, 0.5, 0.2])
 def test_epochs_at_value_inverts_repeat_value(fraction):
-    e = datamix.epochs_at_value(fraction)
-    assert e > 1 and datamix.repeat_value(e) == pytest.approx(fraction, rel=1e-8)
+    e = mixtures.epochs_at_value(fraction)
+    assert e > 1 and mixtures.repeat_value(e) == pytest.approx(fraction, rel=1e-8)
 
 
 def test_effective_params_discount_parameters_beyond_the_optimal_size():
@@ -74,13 +75,13 @@ def test_effective_params_discount_parameters_beyond_the_optimal_size():
 # --- Mixture arithmetic -----------------------------------------------------------------------
 
 def test_source_tokens_normalise_rounded_weights():
-    d = datamix.source_tokens([0.60, 0.22, 0.08, 0.08, 0.03], 300e9)
+    d = mixtures.source_tokens([0.60, 0.22, 0.08, 0.08, 0.03], 300e9)
     assert d.sum() == pytest.approx(300e9)
     assert d[0] == pytest.approx(0.60 / 1.01 * 300e9)
 
 
 def test_llama_table1_arithmetic():
-    m = datamix.published_mixture("llama")
+    m = mixtures.published_mixture("llama")
     assert m.weight_sum == pytest.approx(1.0)
     assert m.tokens().sum() == pytest.approx(1.4e12)
     assert m.get("common_crawl", "unique_tokens") == pytest.approx(0.67 * 1.4e12 / 1.10)
@@ -92,14 +93,14 @@ def test_llama_table1_arithmetic():
 def test_llama_table1_is_self_consistent_on_web_text():
     # CommonCrawl and C4 are both filtered English web pages: the table's weights, epochs and
     # disk sizes must give them the same bytes per token if the three columns agree.
-    m = datamix.published_mixture("llama")
+    m = mixtures.published_mixture("llama")
     cc, c4 = m.get("common_crawl", "bytes_per_token"), m.get("c4", "bytes_per_token")
     assert abs(cc / c4 - 1) < 0.05
     assert np.all((m.bytes_per_token() > 2.5) & (m.bytes_per_token() < 4.5))
 
 
 def test_gpt3_table22_epochs_agree_with_weights_except_webtext2_and_wikipedia():
-    g = datamix.published_mixture("gpt3")
+    g = mixtures.published_mixture("gpt3")
     implied, printed = g.implied_epochs(), np.asarray(g.epochs)
     off = implied / printed - 1
     ok = {k: abs(o) < 0.05 for k, o in zip(g.sources, off)}
@@ -110,27 +111,27 @@ def test_gpt3_table22_epochs_agree_with_weights_except_webtext2_and_wikipedia():
 
 def test_gpt4_unique_tokens_are_half_to_a_quarter_of_its_13t():
     d = presets.preset("gpt4-reported").train_tokens
-    assert datamix.mixture_unique_tokens(d, [1.0, 0.0], [2, 4]) == pytest.approx(d / 2)
-    assert datamix.mixture_unique_tokens(d, [0.0, 1.0], [2, 4]) == pytest.approx(d / 4)
+    assert mixtures.mixture_unique_tokens(d, [1.0, 0.0], [2, 4]) == pytest.approx(d / 2)
+    assert mixtures.mixture_unique_tokens(d, [0.0, 1.0], [2, 4]) == pytest.approx(d / 4)
 
 
 # --- Clear errors -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: datamix.source_tokens([67, 33], 1e12), "percent"),
-    (lambda: datamix.source_tokens([0.5, 0.2], 1e12), "sum to"),
-    (lambda: datamix.source_tokens([[0.5, 0.5]], 1e12), "one weight per source"),
-    (lambda: datamix.unique_tokens(1e9, 0), "epochs"),
-    (lambda: datamix.unique_tokens(-1, 2), "tokens"),
-    (lambda: datamix.mixture_unique_tokens(1e12, [0.5, 0.5], [1, 2, 3]), "one epoch count per source"),
-    (lambda: datamix.effective_tokens(1e9, 1e8, r_star=0), "r_star"),
-    (lambda: datamix.effective_params(1e9, 2e9), "unique_params"),
-    (lambda: datamix.epoch_value(0), "k >= 1"),
-    (lambda: datamix.epochs_at_value(1.5), "fraction"),
-    (lambda: datamix.published_mixture("gpt4"), "choose 'llama' or 'gpt3'"),
-    (lambda: datamix.published_mixture("llama").get("reddit", "epochs"), "unknown source"),
-    (lambda: datamix.published_mixture("llama").implied_epochs(), "dataset_tokens"),
-    (lambda: datamix.Mixture("x", 1e9, ("a", "b"), ("A", "B"), (0.5, 0.5), (1.0,)), "epochs has 1"),
+    (lambda: mixtures.source_tokens([67, 33], 1e12), "percent"),
+    (lambda: mixtures.source_tokens([0.5, 0.2], 1e12), "sum to"),
+    (lambda: mixtures.source_tokens([[0.5, 0.5]], 1e12), "one weight per source"),
+    (lambda: mixtures.unique_tokens(1e9, 0), "epochs"),
+    (lambda: mixtures.unique_tokens(-1, 2), "tokens"),
+    (lambda: mixtures.mixture_unique_tokens(1e12, [0.5, 0.5], [1, 2, 3]), "one epoch count per source"),
+    (lambda: mixtures.effective_tokens(1e9, 1e8, r_star=0), "r_star"),
+    (lambda: mixtures.effective_params(1e9, 2e9), "unique_params"),
+    (lambda: mixtures.epoch_value(0), "k >= 1"),
+    (lambda: mixtures.epochs_at_value(1.5), "fraction"),
+    (lambda: mixtures.published_mixture("gpt4"), "choose 'llama' or 'gpt3'"),
+    (lambda: mixtures.published_mixture("llama").get("reddit", "epochs"), "unknown source"),
+    (lambda: mixtures.published_mixture("llama").implied_epochs(), "dataset_tokens"),
+    (lambda: mixtures.Mixture("x", 1e9, ("a", "b"), ("A", "B"), (0.5, 0.5), (1.0,)), "epochs has 1"),
 ])
 def test_bad_input_is_a_clear_value_error(call, match):
     with pytest.raises(ValueError, match=match):
@@ -149,11 +150,11 @@ def _tiny():
 def test_repetition_runs_shrink_the_pool_not_the_budget_and_are_deterministic():
     corpus, cfg = _tiny()
     kw = dict(epochs=(1, 4), steps=10, batch_size=4, eval_batches=2)
-    runs = datamix.repetition_runs(cfg, corpus.train, corpus.val, **kw)
+    runs = repetition.repetition_runs(cfg, corpus.train, corpus.val, **kw)
     budget = 10 * 4 * cfg.seq_len
     assert [r.tokens for r in runs] == [budget, budget]
     assert [r.unique_tokens for r in runs] == [budget + cfg.seq_len, budget // 4 + cfg.seq_len]
-    again = datamix.repetition_runs(cfg, corpus.train, corpus.val, **kw)
+    again = repetition.repetition_runs(cfg, corpus.train, corpus.val, **kw)
     assert [r.val_loss for r in runs] == [r.val_loss for r in again]
     assert all(math.isfinite(r.val_loss) for r in runs)
 
@@ -161,9 +162,9 @@ def test_repetition_runs_shrink_the_pool_not_the_budget_and_are_deterministic():
 def test_repetition_runs_refuse_a_pool_smaller_than_one_epoch():
     corpus, cfg = _tiny()
     with pytest.raises(ValueError, match="pass more tokens"):
-        datamix.repetition_runs(cfg, corpus.train[:100], corpus.val, epochs=(1,), steps=10, batch_size=4)
+        repetition.repetition_runs(cfg, corpus.train[:100], corpus.val, epochs=(1,), steps=10, batch_size=4)
     with pytest.raises(ValueError, match=">= 1"):
-        datamix.repetition_runs(cfg, corpus.train, corpus.val, epochs=(0.5,), steps=10, batch_size=4)
+        repetition.repetition_runs(cfg, corpus.train, corpus.val, epochs=(0.5,), steps=10, batch_size=4)
 
 
 # --- Claims -----------------------------------------------------------------------------------
@@ -178,5 +179,5 @@ def test_data_claims_verdicts():
     assert by_id["data-gpt3-sources"].verdict == "consistent"
     assert by_id["data-diminishing-returns"].computed == 1.0
     assert by_id["data-gpt4-13t-epochs"].verdict == "unverifiable"
-    rule = [d / n for n, _, d in scaling.HOFFMANN_TABLE3_APPROACH1]
+    rule = [d / n for n, _, d in laws.HOFFMANN_TABLE3_APPROACH1]
     assert 19.5 < min(rule) and max(rule) < 23

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from llmscale import fitting
-from llmscale.scaling import CHINCHILLA, ParametricLaw
+from llmscale.scaling import fitting
+from llmscale.scaling.laws import CHINCHILLA, ParametricLaw
 
 # A law at the book's scale: small models, a known floor E.
 TRUE = ParametricLaw(E=1.8, A=300.0, B=2000.0, alpha=0.45, beta=0.5)
@@ -131,7 +131,7 @@ def test_bad_inputs_are_clear_errors():
 import torch  # noqa: E402
 
 from llmscale import counting, data  # noqa: E402
-from llmscale.experiments import isoflop  # noqa: E402
+from llmscale.experiments import isoflop_sweep  # noqa: E402
 
 
 class _ChainModel(torch.nn.Module):
@@ -153,29 +153,29 @@ def test_full_context_loss_of_the_true_chain_equals_the_oracle_loss():
     tokens = lang.sample(5_003, seed=4)
     model = _ChainModel(lang)
     for seq_len in (2, 7, 32):
-        measured = isoflop.full_context_loss(model, tokens, seq_len, 4_000, batch_windows=50)
+        measured = isoflop_sweep.full_context_loss(model, tokens, seq_len, 4_000, batch_windows=50)
         # equal up to float32 rounding (the loss is computed in float32, as for the real models)
-        assert measured == pytest.approx(isoflop.oracle_loss(lang, tokens, seq_len, 4_000), rel=1e-6)
+        assert measured == pytest.approx(isoflop_sweep.oracle_loss(lang, tokens, seq_len, 4_000), rel=1e-6)
     # scoring every target instead would add the one-token-context loss of each window's start
     every = lang.token_nll(tokens[:4_001]).mean()
-    assert isoflop.oracle_loss(lang, tokens, 32, 4_000) != pytest.approx(every, rel=1e-6)
+    assert isoflop_sweep.oracle_loss(lang, tokens, 32, 4_000) != pytest.approx(every, rel=1e-6)
 
 
 def test_steps_for_budget_spend_the_budget_to_within_one_step():
-    cfg = isoflop.model_config(2, 32, 32, 32)
+    cfg = isoflop_sweep.model_config(2, 32, 32, 32)
     per_step = counting.flops_per_token(cfg, context=32, training=True) * 32 * 32
-    steps = isoflop.steps_for_budget(cfg, 1e11, 32, 32)
+    steps = isoflop_sweep.steps_for_budget(cfg, 1e11, 32, 32)
     assert abs(steps * per_step - 1e11) <= per_step / 2
 
 
 def test_a_sweep_point_is_reproducible_and_spends_its_budget():
     corpus = data.load_corpus("markov", vocab_size=32, n_tokens=50_000)
     kw = dict(batch_size=8, seq_len=16, lr=5e-3, min_lr_ratio=0.01, eval_tokens=2_048)
-    a = isoflop.run_point(corpus, 2, 32, 2e9, **kw)
-    b = isoflop.run_point(corpus, 2, 32, 2e9, **kw)
+    a = isoflop_sweep.run_point(corpus, 2, 32, 2e9, **kw)
+    b = isoflop_sweep.run_point(corpus, 2, 32, 2e9, **kw)
     assert a["val_loss"] == b["val_loss"] and a["train_loss_last"] == b["train_loss_last"]
     assert a["flops"] == pytest.approx(2e9, rel=0.01)
-    assert a["n_params"] == counting.param_count(isoflop.model_config(2, 32, 32, 16))
+    assert a["n_params"] == counting.param_count(isoflop_sweep.model_config(2, 32, 32, 16))
     assert corpus.entropy_rate < a["val_loss"] < np.log(32)
 
 
@@ -194,26 +194,26 @@ def test_fit_with_the_floor_known_recovers_the_other_parameters_and_profile_is_l
 
 @pytest.mark.parametrize("size", ["small", "large"])
 def test_every_run_of_the_sweep_takes_at_least_the_minimum_number_of_steps(size):
-    spec = isoflop.SIZES[size]
+    spec = isoflop_sweep.SIZES[size]
     assert len(spec.budgets) == len(spec.shapes)
     for budget, shapes in zip(spec.budgets, spec.shapes):
         for n_layers, d_model in shapes:
-            cfg = isoflop.model_config(n_layers, d_model, spec.vocab_size, spec.seq_len)
-            steps = isoflop.steps_for_budget(cfg, budget, spec.batch_size, spec.seq_len)
-            assert steps >= isoflop.MIN_STEPS, (budget, n_layers, d_model)
+            cfg = isoflop_sweep.model_config(n_layers, d_model, spec.vocab_size, spec.seq_len)
+            steps = isoflop_sweep.steps_for_budget(cfg, budget, spec.batch_size, spec.seq_len)
+            assert steps >= isoflop_sweep.MIN_STEPS, (budget, n_layers, d_model)
             # and no run reads more tokens than the training split holds (no repeated data)
             assert steps * spec.batch_size * spec.seq_len <= 0.9 * spec.n_tokens, (budget, n_layers, d_model)
 
 
 def test_the_sweep_gives_the_same_runs_in_parallel_as_one_at_a_time(monkeypatch):
     monkeypatch.setenv("LLMSCALE_WORKERS", "2")
-    parallel = isoflop._isoflop_sweep("tiny", "cpu")["runs"]
-    spec = isoflop.SIZES["tiny"]
-    corpus = isoflop.load_language("tiny")
+    parallel = isoflop_sweep._isoflop_sweep("tiny", "cpu")["runs"]
+    spec = isoflop_sweep.SIZES["tiny"]
+    corpus = isoflop_sweep.load_language("tiny")
     assert [(r["budget"], r["n_layers"], r["d_model"]) for r in parallel] == [
         (b, L, d) for b, shapes in zip(spec.budgets, spec.shapes) for L, d in shapes]
     for r in (parallel[0], parallel[-1]):
-        alone = isoflop.run_point(corpus, r["n_layers"], r["d_model"], r["budget"], batch_size=spec.batch_size,
+        alone = isoflop_sweep.run_point(corpus, r["n_layers"], r["d_model"], r["budget"], batch_size=spec.batch_size,
                                   seq_len=spec.seq_len, lr=spec.lr, min_lr_ratio=spec.min_lr_ratio,
                                   eval_tokens=spec.eval_tokens, threads=spec.threads)
         assert alone["val_loss"] == r["val_loss"] and alone["train_loss_last"] == r["train_loss_last"]
@@ -222,7 +222,7 @@ def test_the_sweep_gives_the_same_runs_in_parallel_as_one_at_a_time(monkeypatch)
 def test_a_bad_worker_count_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("LLMSCALE_WORKERS", "two")
     with pytest.raises(ValueError, match="LLMSCALE_WORKERS"):
-        isoflop._workers(isoflop.SIZES["tiny"], "cpu", 6)
+        isoflop_sweep._workers(isoflop_sweep.SIZES["tiny"], "cpu", 6)
 
 
 def test_loss_frontier_recovers_the_floor_of_a_chinchilla_law():

@@ -5,6 +5,7 @@ import torch
 
 from llmscale import model, presets
 from llmscale.config import ModelConfig
+from llmscale.model import layers
 
 CFG = ModelConfig(n_layers=2, d_model=32, n_heads=4, n_kv_heads=2, vocab_size=50, seq_len=16)
 
@@ -56,9 +57,9 @@ def test_too_long_input_names_seq_len():
 
 def test_rope_matches_complex_rotation():
     cfg = ModelConfig(n_layers=1, d_model=8, n_heads=1, vocab_size=5, seq_len=6)
-    cos, sin = model.rope_tables(cfg)
+    cos, sin = layers.rope_tables(cfg)
     x = torch.randn(1, 1, 6, 8)
-    got = model.apply_rope(x, cos, sin)
+    got = layers.apply_rope(x, cos, sin)
     # Pairs (i, i+4) rotate by angle t·θ_i, like multiplying x_i + j·x_{i+4} by e^{j t θ_i}.
     z = torch.complex(x[..., :4], x[..., 4:])
     theta = 1.0 / (10000 ** (torch.arange(0, 8, 2) / 8))

@@ -7,8 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmscale import data, model, moe, train
+from llmscale import data, model, train
 from llmscale.config import ModelConfig
+from llmscale.model import moe
 
 BASE = dict(n_layers=1, d_model=16, n_heads=2, vocab_size=50, seq_len=16, d_ff=24)
 

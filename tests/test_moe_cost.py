@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmscale import claims, counting, moe_cost, presets, published
+from llmscale import claims, counting, experiments, presets, published
+from llmscale.inference import decode
+from llmscale.parallelism import comms, memory
 
 GPT4 = presets.get("gpt4-reported")
 MIXTRAL = presets.get("mixtral-8x7b")
@@ -26,15 +28,15 @@ def _enumerated_distinct_experts(n_experts, top_k, batch):
 
 @pytest.mark.parametrize("n_experts,top_k,batch", [(4, 2, 2), (4, 1, 3), (5, 2, 3), (6, 3, 2), (8, 2, 2)])
 def test_expected_distinct_experts_equals_exhaustive_enumeration(n_experts, top_k, batch):
-    assert moe_cost.expected_distinct_experts(n_experts, top_k, batch) == pytest.approx(
+    assert decode.expected_distinct_experts(n_experts, top_k, batch) == pytest.approx(
         _enumerated_distinct_experts(n_experts, top_k, batch), rel=1e-12)
 
 
 @pytest.mark.parametrize("n_experts,top_k,batch", [(16, 2, 1), (16, 2, 8), (16, 2, 32), (64, 2, 16),
                                                    (8, 2, 4), (128, 8, 8)])
 def test_expected_distinct_experts_matches_a_seeded_simulation(n_experts, top_k, batch):
-    mean, sem = moe_cost.simulate_distinct_experts(n_experts, top_k, batch, trials=4000, seed=1)
-    exact = moe_cost.expected_distinct_experts(n_experts, top_k, batch)
+    mean, sem = decode.simulate_distinct_experts(n_experts, top_k, batch, trials=4000, seed=1)
+    exact = decode.expected_distinct_experts(n_experts, top_k, batch)
     assert abs(mean - exact) <= 4 * max(sem, 1 / 4000)  # never tighter than the resolution
 
 
@@ -42,30 +44,30 @@ def test_expected_distinct_experts_matches_a_seeded_simulation(n_experts, top_k,
 @given(st.integers(1, 256), st.data(), st.integers(0, 10_000))
 def test_expected_distinct_experts_is_bounded_and_grows_with_the_batch(n_experts, draw, batch):
     top_k = draw.draw(st.integers(1, n_experts))
-    touched = moe_cost.expected_distinct_experts(n_experts, top_k, batch)
+    touched = decode.expected_distinct_experts(n_experts, top_k, batch)
     assert 0 <= touched <= min(n_experts, top_k * batch) + 1e-9
-    assert moe_cost.expected_distinct_experts(n_experts, top_k, batch + 1) >= touched - 1e-12
+    assert decode.expected_distinct_experts(n_experts, top_k, batch + 1) >= touched - 1e-12
 
 
 def test_expected_distinct_experts_limits():
-    assert moe_cost.expected_distinct_experts(16, 2, 0) == 0
-    assert moe_cost.expected_distinct_experts(16, 2, 1) == pytest.approx(2)
-    assert moe_cost.expected_distinct_experts(16, 16, 1) == 16
-    assert moe_cost.expected_distinct_experts(16, 2, 10_000) == pytest.approx(16)
+    assert decode.expected_distinct_experts(16, 2, 0) == 0
+    assert decode.expected_distinct_experts(16, 2, 1) == pytest.approx(2)
+    assert decode.expected_distinct_experts(16, 16, 1) == 16
+    assert decode.expected_distinct_experts(16, 2, 10_000) == pytest.approx(16)
 
 
 # --- memory -----------------------------------------------------------------------------------
 
 def test_training_memory_is_16_bytes_per_parameter_without_sharding():
-    m = moe_cost.training_memory_per_gpu(1e9)
+    m = memory.training_memory_per_gpu(1e9)
     assert m.total == 16e9 and m.weights == 2e9 and m.gradients == 2e9 and m.optimizer == 12e9
 
 
 @pytest.mark.parametrize("stage,sharded", [(0, ()), (1, ("optimizer",)), (2, ("optimizer", "gradients")),
                                            (3, ("optimizer", "gradients", "weights"))])
 def test_zero_stages_shard_what_the_zero_paper_says(stage, sharded):
-    plain = moe_cost.training_memory_per_gpu(1.2e12, 8, 15, 10, zero_stage=0)
-    zero = moe_cost.training_memory_per_gpu(1.2e12, 8, 15, 10, zero_stage=stage)
+    plain = memory.training_memory_per_gpu(1.2e12, 8, 15, 10, zero_stage=0)
+    zero = memory.training_memory_per_gpu(1.2e12, 8, 15, 10, zero_stage=stage)
     for part in ("weights", "gradients", "optimizer"):
         factor = 10 if part in sharded else 1
         assert getattr(zero, part) == pytest.approx(getattr(plain, part) / factor)
@@ -78,14 +80,14 @@ def test_gpt4_reported_layout_fits_an_a100_only_with_zero_1():
     tp, pp = int(published.get("gpt4.tensor_parallel").value), int(published.get("gpt4.pipeline_parallel").value)
     dp = int(published.get("gpt4.n_gpus").value) // (tp * pp)
     hbm = hardware.get("a100").hbm_bytes
-    assert moe_cost.training_memory_per_gpu(n, tp, pp, dp, zero_stage=1).total < hbm
-    assert moe_cost.training_memory_per_gpu(n, tp, pp, dp, zero_stage=0).total > hbm
+    assert memory.training_memory_per_gpu(n, tp, pp, dp, zero_stage=1).total < hbm
+    assert memory.training_memory_per_gpu(n, tp, pp, dp, zero_stage=0).total > hbm
 
 
 def test_expert_and_shared_params_add_up():
     for cfg in (GPT4, MIXTRAL):
-        assert moe_cost.shared_params(cfg) + cfg.n_experts * moe_cost.expert_params(cfg) == counting.param_count(cfg)
-        assert moe_cost.shared_params(cfg) + cfg.top_k * moe_cost.expert_params(cfg) \
+        assert counting.shared_params(cfg) + cfg.n_experts * counting.expert_params(cfg) == counting.param_count(cfg)
+        assert counting.shared_params(cfg) + cfg.top_k * counting.expert_params(cfg) \
             == counting.active_param_count(cfg)
 
 
@@ -93,55 +95,55 @@ def test_expert_and_shared_params_add_up():
 
 def test_all_to_all_bytes_follow_the_formula():
     # d·b bytes to k experts and back, twice for the backward pass
-    assert moe_cost.all_to_all_bytes_per_token_layer(4096, 2, 2, training=False) == 2 * 2 * 4096 * 2
-    assert moe_cost.all_to_all_bytes_per_token_layer(4096, 2, 2, training=True) == 4 * 2 * 4096 * 2
-    per_step = moe_cost.all_to_all_bytes(GPT4, 60e6)
+    assert comms.all_to_all_bytes_per_token_layer(4096, 2, 2, training=False) == 2 * 2 * 4096 * 2
+    assert comms.all_to_all_bytes_per_token_layer(4096, 2, 2, training=True) == 4 * 2 * 4096 * 2
+    per_step = comms.all_to_all_bytes(GPT4, 60e6)
     assert per_step == 60e6 * GPT4.n_layers * 4 * GPT4.top_k * GPT4.d_model * 2
-    assert moe_cost.all_to_all_bytes(GPT4, 60e6, expert_parallel=1) == 0
-    assert moe_cost.all_to_all_bytes(GPT4, 60e6, expert_parallel=16) == pytest.approx(per_step * 15 / 16)
+    assert comms.all_to_all_bytes(GPT4, 60e6, expert_parallel=1) == 0
+    assert comms.all_to_all_bytes(GPT4, 60e6, expert_parallel=16) == pytest.approx(per_step * 15 / 16)
 
 
 def test_tokens_per_expert_reproduces_the_leaks_7_5_million():
     batch = published.get("gpt4.batch_tokens").value
     per_expert = published.get("gpt4.batch_tokens_per_expert").value
-    assert moe_cost.tokens_per_expert(batch, GPT4.n_experts, GPT4.top_k) == per_expert
+    assert counting.tokens_per_expert(batch, GPT4.n_experts, GPT4.top_k) == per_expert
 
 
 # --- decode -----------------------------------------------------------------------------------
 
 def test_decode_reads_the_active_weights_at_batch_one_and_all_weights_at_large_batches():
     input_embedding = GPT4.vocab_size * GPT4.d_model  # untied: looked up, not read in full
-    assert moe_cost.decode_weight_params(GPT4, 1) == pytest.approx(
+    assert decode.decode_weight_params(GPT4, 1) == pytest.approx(
         counting.active_param_count(GPT4) - input_embedding)
-    assert moe_cost.decode_weight_params(GPT4, 10**6) == pytest.approx(
+    assert decode.decode_weight_params(GPT4, 10**6) == pytest.approx(
         counting.param_count(GPT4) - input_embedding)
     dense = presets.get("llama-7b")
-    assert moe_cost.decode_weight_params(dense, 7) == counting.param_count(dense) - dense.vocab_size * dense.d_model
+    assert decode.decode_weight_params(dense, 7) == counting.param_count(dense) - dense.vocab_size * dense.d_model
 
 
 def test_min_batch_compute_bound_is_the_first_batch_past_the_ridge():
     ridge = 153.0
-    b = moe_cost.min_batch_compute_bound(GPT4, ridge)
-    assert moe_cost.decode_flops_per_byte(GPT4, b) >= ridge > moe_cost.decode_flops_per_byte(GPT4, b - 1)
-    dense_b = moe_cost.min_batch_compute_bound(presets.get("llama-65b"), ridge)
+    b = decode.min_batch_compute_bound(GPT4, ridge)
+    assert decode.decode_flops_per_byte(GPT4, b) >= ridge > decode.decode_flops_per_byte(GPT4, b - 1)
+    dense_b = decode.min_batch_compute_bound(presets.get("llama-65b"), ridge)
     assert b > 4 * dense_b  # the mixture must amortise all of its experts, not only the active ones
 
 
 # --- errors -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: moe_cost.expected_distinct_experts(0, 1, 4), "n_experts"),
-    (lambda: moe_cost.expected_distinct_experts(8, 9, 4), "top_k=9 exceeds n_experts=8"),
-    (lambda: moe_cost.expected_distinct_experts(8, 2, -1), "batch_tokens"),
-    (lambda: moe_cost.simulate_distinct_experts(64, 2, 10_000, trials=10_000), "fewer trials"),
-    (lambda: moe_cost.expert_params(presets.get("llama-7b")), "dense model has no experts"),
-    (lambda: moe_cost.training_memory_per_gpu(1e9, zero_stage=4), "zero_stage"),
-    (lambda: moe_cost.training_memory_per_gpu(-1), "n_params"),
-    (lambda: moe_cost.training_memory_per_gpu(1e9, tensor_parallel=0), "tensor_parallel"),
-    (lambda: moe_cost.all_to_all_bytes_per_token_layer(4096, 2, 0), "bytes_per_value"),
-    (lambda: moe_cost.all_to_all_bytes(GPT4, 1e6, expert_parallel=0), "expert_parallel"),
-    (lambda: moe_cost.remote_fraction(1.5), "expert_parallel"),
-    (lambda: moe_cost.min_batch_compute_bound(GPT4, 1e9, max_batch=1000), "max_batch"),
+    (lambda: decode.expected_distinct_experts(0, 1, 4), "n_experts"),
+    (lambda: decode.expected_distinct_experts(8, 9, 4), "top_k=9 exceeds n_experts=8"),
+    (lambda: decode.expected_distinct_experts(8, 2, -1), "batch_tokens"),
+    (lambda: decode.simulate_distinct_experts(64, 2, 10_000, trials=10_000), "fewer trials"),
+    (lambda: counting.expert_params(presets.get("llama-7b")), "dense model has no experts"),
+    (lambda: memory.training_memory_per_gpu(1e9, zero_stage=4), "zero_stage"),
+    (lambda: memory.training_memory_per_gpu(-1), "n_params"),
+    (lambda: memory.training_memory_per_gpu(1e9, tensor_parallel=0), "tensor_parallel"),
+    (lambda: comms.all_to_all_bytes_per_token_layer(4096, 2, 0), "bytes_per_value"),
+    (lambda: comms.all_to_all_bytes(GPT4, 1e6, expert_parallel=0), "expert_parallel"),
+    (lambda: comms.remote_fraction(1.5), "expert_parallel"),
+    (lambda: decode.min_batch_compute_bound(GPT4, 1e9, max_batch=1000), "max_batch"),
 ])
 def test_bad_inputs_are_clear_value_errors(call, match):
     with pytest.raises(ValueError, match=match):
@@ -194,9 +196,8 @@ def test_moe_sweep_tiny_runs_and_repeats_exactly():
 
 
 def test_stored_moe_sweep_loads_and_matches_the_code_that_made_it():
-    from llmscale import results
     from llmscale.experiments import moe_sweep
-    record = results.load("moe-sweep")  # refuses a missing, damaged or stale file
+    record = experiments.load("moe-sweep")  # refuses a missing, damaged or stale file
     sweep = record["data"]
     assert sweep["experts"] == list(moe_sweep.SIZES[record["size"]]["experts"])
     assert sweep["seeds"] == list(moe_sweep.SIZES[record["size"]]["seeds"])

@@ -4,8 +4,18 @@ import json
 
 import pytest
 
-from llmscale import data, results, train
+from llmscale import data, experiments, train
 from llmscale.config import ModelConfig
+
+
+@pytest.fixture(scope="module")
+def demo_experiment():
+    """The `train-demo` experiment: a test fixture, registered for this module only (not in `llmscale list`)."""
+    from demo_experiment import DEMO
+
+    experiments.register(DEMO)
+    yield DEMO
+    experiments.unregister(DEMO.name)
 
 
 @pytest.fixture(scope="module")
@@ -49,41 +59,41 @@ def test_device_selection_prefers_accelerators_and_rejects_nonsense():
         train.select_device("gpu0")
 
 
-def test_results_roundtrip_and_clear_errors(tmp_path):
-    out = results.run("train-demo", "tiny", "cpu", directory=tmp_path)
-    record = results.load("train-demo", "tiny", directory=tmp_path)
+def test_results_roundtrip_and_clear_errors(tmp_path, demo_experiment):
+    out = experiments.run("train-demo", "tiny", "cpu", directory=tmp_path)
+    record = experiments.load("train-demo", "tiny", directory=tmp_path)
     assert record["command"] == "python -m llmscale run train-demo --size tiny"
     assert record["package_version"] and record["data"]["steps"] == 60
 
     damaged = json.loads(out.read_text())
     damaged["data"]["steps"] = 61
     out.write_text(json.dumps(damaged))
-    with pytest.raises(results.ResultsError, match="damaged.*python -m llmscale run train-demo --size tiny"):
-        results.load("train-demo", "tiny", directory=tmp_path)
+    with pytest.raises(experiments.ResultsError, match="damaged.*python -m llmscale run train-demo --size tiny"):
+        experiments.load("train-demo", "tiny", directory=tmp_path)
 
     stale = json.loads(out.read_text())
     stale["data"]["steps"] = 60
     stale["experiment_version"] = 0
     out.write_text(json.dumps(stale))
-    with pytest.raises(results.ResultsError, match="stale.*python -m llmscale run train-demo --size tiny"):
-        results.load("train-demo", "tiny", directory=tmp_path)
+    with pytest.raises(experiments.ResultsError, match="stale.*python -m llmscale run train-demo --size tiny"):
+        experiments.load("train-demo", "tiny", directory=tmp_path)
 
     out.write_text("{not json")
-    with pytest.raises(results.ResultsError, match="damaged"):
-        results.load("train-demo", "tiny", directory=tmp_path)
+    with pytest.raises(experiments.ResultsError, match="damaged"):
+        experiments.load("train-demo", "tiny", directory=tmp_path)
 
 
-def test_missing_result_names_the_command(tmp_path):
-    with pytest.raises(results.ResultsError, match="python -m llmscale run train-demo"):
-        results.load("train-demo", directory=tmp_path)
+def test_missing_result_names_the_command(tmp_path, demo_experiment):
+    with pytest.raises(experiments.ResultsError, match="python -m llmscale run train-demo"):
+        experiments.load("train-demo", directory=tmp_path)
     with pytest.raises(ValueError, match="unknown experiment"):
-        results.load("no-such-thing")
+        experiments.load("no-such-thing")
 
 
 def test_benchmark_harness_builds_matching_models_and_reports_a_ratio():
     pytest.importorskip("transformers")
-    from llmscale import bench
+    from llmscale.benchmarks import decoder_vs_transformers
     cfg = ModelConfig(n_layers=1, d_model=32, n_heads=2, vocab_size=64, seq_len=16)
-    r = bench.benchmark(cfg, batch_size=2, steps=2, warmup=1)
+    r = decoder_vs_transformers.benchmark(cfg, batch_size=2, steps=2, warmup=1)
     assert r["params"] == 32 * 64 * 2 + 1 * (4 * 32 * 32 + 3 * 32 * cfg.ff_dim + 2 * 32) + 32
     assert r["ratio"] > 0

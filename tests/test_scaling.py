@@ -8,8 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
-from llmscale import budgets, claims, counting, presets, published, scaling
-from llmscale.scaling import BESIROGLU, CHINCHILLA, CHINCHILLA_TEX, KAPLAN, ParametricLaw, PowerLawFrontier
+from llmscale import claims, counting, presets, published
+from llmscale.scaling import laws, lifetime
+from llmscale.scaling.laws import (
+    BESIROGLU,
+    CHINCHILLA,
+    CHINCHILLA_TEX,
+    KAPLAN,
+    ParametricLaw,
+    PowerLawFrontier,
+)
 
 LAWS = [CHINCHILLA, CHINCHILLA_TEX, BESIROGLU]
 
@@ -22,12 +30,12 @@ def _numeric_optimum(law, flops):
     return float(np.exp(res.x))
 
 
-laws = st.builds(ParametricLaw, E=st.floats(0.5, 2.5), A=st.floats(50, 5000), B=st.floats(50, 5000),
+random_laws = st.builds(ParametricLaw, E=st.floats(0.5, 2.5), A=st.floats(50, 5000), B=st.floats(50, 5000),
                  alpha=st.floats(0.15, 0.6), beta=st.floats(0.15, 0.6))
 
 
 @settings(max_examples=60, deadline=None)
-@given(law=laws, log_c=st.floats(18, 26))
+@given(law=random_laws, log_c=st.floats(18, 26))
 def test_closed_form_optimum_equals_numeric_minimisation_at_fixed_compute(law, log_c):
     c = 10.0**log_c
     n, d = law.compute_optimal(c)
@@ -45,7 +53,7 @@ def test_published_laws_optimum_is_the_numeric_minimum(law, flops):
 
 
 @settings(max_examples=40, deadline=None)
-@given(law=laws)
+@given(law=random_laws)
 def test_exponents_are_beta_and_alpha_over_their_sum(law):
     assert law.a == pytest.approx(law.beta / (law.alpha + law.beta))
     assert law.a + law.b == pytest.approx(1.0)
@@ -66,20 +74,20 @@ def test_optimal_for_loss_is_the_dual_of_compute_optimal(law):
 
 def test_table2_exponents_need_the_unrounded_constants():
     # Table 2 prints a = 0.46 for Approach 3; the rounded eq. 10 gives 0.45, the TeX values 0.46.
-    assert round(CHINCHILLA_TEX.a, 2) == scaling.HOFFMANN_TABLE2["approach 3"][0]
-    assert round(CHINCHILLA.a, 2) != scaling.HOFFMANN_TABLE2["approach 3"][0]
+    assert round(CHINCHILLA_TEX.a, 2) == laws.HOFFMANN_TABLE2["approach 3"][0]
+    assert round(CHINCHILLA.a, 2) != laws.HOFFMANN_TABLE2["approach 3"][0]
     assert round(BESIROGLU.a, 2) == 0.51
 
 
 def test_frontiers_fitted_to_the_tables_recover_table2_exponents():
-    assert round(scaling.APPROACH_1.a, 2) == scaling.HOFFMANN_TABLE2["approach 1"][0]
-    assert round(scaling.APPROACH_2.a, 2) == scaling.HOFFMANN_TABLE2["approach 2"][0]
-    assert scaling.APPROACH_1.b == pytest.approx(1 - scaling.APPROACH_1.a)
+    assert round(laws.APPROACH_1.a, 2) == laws.HOFFMANN_TABLE2["approach 1"][0]
+    assert round(laws.APPROACH_2.a, 2) == laws.HOFFMANN_TABLE2["approach 2"][0]
+    assert laws.APPROACH_1.b == pytest.approx(1 - laws.APPROACH_1.a)
 
 
 def test_tables_obey_six_n_d_except_the_printed_typo():
-    tables = [scaling.HOFFMANN_TABLE3_APPROACH1, scaling.HOFFMANN_TABLEA3_APPROACH2,
-              scaling.HOFFMANN_TABLEA3_APPROACH3]
+    tables = [laws.HOFFMANN_TABLE3_APPROACH1, laws.HOFFMANN_TABLEA3_APPROACH2,
+              laws.HOFFMANN_TABLEA3_APPROACH3]
     off = [(n, c / (6 * n * d)) for table in tables for n, c, d in table]
     bad = [(n, r) for n, r in off if not 0.95 < r < 1.05]
     assert bad == [(175e9, pytest.approx(0.1, rel=0.01))]  # 1.26e24 printed for 1.26e25
@@ -87,7 +95,7 @@ def test_tables_obey_six_n_d_except_the_printed_typo():
 
 def test_frontiers_reproduce_the_papers_own_numbers():
     at_1e21 = published.get("hoffmann.approach1_params_at_1e21").value
-    assert scaling.APPROACH_1.compute_optimal(1e21)[0] == pytest.approx(at_1e21, rel=0.01)
+    assert laws.APPROACH_1.compute_optimal(1e21)[0] == pytest.approx(at_1e21, rel=0.01)
     kaplan_1e21 = published.get("hoffmann.kaplan_params_at_1e21").value
     assert KAPLAN.compute_optimal(1e21)[0] == pytest.approx(kaplan_1e21, rel=0.01)
     # without the critical-batch factor C = 2·C_min Kaplan's size is 1.66× larger
@@ -96,8 +104,8 @@ def test_frontiers_reproduce_the_papers_own_numbers():
     forty = published.get("hoffmann.approach3_gopher_params").value
     assert CHINCHILLA_TEX.compute_optimal(gopher)[0] == pytest.approx(forty, rel=0.02)
     assert abs(CHINCHILLA.compute_optimal(gopher)[0] / forty - 1) > 0.15
-    row = next(r for r in scaling.HOFFMANN_TABLE3_APPROACH1 if r[0] == 10e9)
-    assert scaling.APPROACH_1.optimal_tokens(10e9) == pytest.approx(row[2], rel=0.01)
+    row = next(r for r in laws.HOFFMANN_TABLE3_APPROACH1 if r[0] == 10e9)
+    assert laws.APPROACH_1.optimal_tokens(10e9) == pytest.approx(row[2], rel=0.01)
 
 
 def test_kaplan_law_values():
@@ -111,27 +119,27 @@ def test_kaplan_law_values():
     assert KAPLAN.loss(n, 1e10) > KAPLAN.loss(n, 1e12)
     c = np.logspace(18, 25, 8)
     n_opt, d_opt = KAPLAN.compute_optimal(c)
-    assert scaling.fitted_exponent(c, n_opt) == pytest.approx(0.73)
-    assert scaling.fitted_exponent(c, d_opt) == pytest.approx(0.27)
+    assert laws.fitted_exponent(c, n_opt) == pytest.approx(0.73)
+    assert laws.fitted_exponent(c, d_opt) == pytest.approx(0.27)
     assert np.all(np.diff(KAPLAN.tokens_per_param(c)) < 0)
 
 
 def test_non_embedding_params_matches_the_counted_gpt2_xl():
     cfg = presets.get("gpt2-xl")
     total = counting.param_count(cfg)
-    guess = scaling.non_embedding_params(total, cfg.vocab_size, cfg.seq_len, cfg.d_model / cfg.n_layers)
+    guess = laws.non_embedding_params(total, cfg.vocab_size, cfg.seq_len, cfg.d_model / cfg.n_layers)
     assert guess == pytest.approx(counting.non_embedding_param_count(cfg), rel=0.01)
 
 
 def test_embeddings_steepen_the_exponent_at_small_scale_only():
     c = np.logspace(13, 16, 20)
     n, d = BESIROGLU.compute_optimal(c)
-    n_e = scaling.non_embedding_params(n, 50257, 1024, 40)
-    assert scaling.fitted_exponent(6 * n_e * d, n_e) > BESIROGLU.a + 0.15
+    n_e = laws.non_embedding_params(n, 50257, 1024, 40)
+    assert laws.fitted_exponent(6 * n_e * d, n_e) > BESIROGLU.a + 0.15
     c = np.logspace(23, 26, 20)
     n, d = BESIROGLU.compute_optimal(c)
-    n_e = scaling.non_embedding_params(n, 50257, 1024, 40)
-    assert scaling.fitted_exponent(6 * n_e * d, n_e) == pytest.approx(BESIROGLU.a, abs=0.01)
+    n_e = laws.non_embedding_params(n, 50257, 1024, 40)
+    assert laws.fitted_exponent(6 * n_e * d, n_e) == pytest.approx(BESIROGLU.a, abs=0.01)
 
 
 # ---- budgets -------------------------------------------------------------------------------
@@ -141,47 +149,47 @@ TARGET = float(BESIROGLU.loss(6.7e9, 1e12))
 
 def test_tokens_to_reach_inverts_the_law():
     for n in [3e9, 7e9, 30e9]:
-        d = budgets.tokens_to_reach(BESIROGLU, n, TARGET)
+        d = lifetime.tokens_to_reach(BESIROGLU, n, TARGET)
         assert BESIROGLU.loss(n, d) == pytest.approx(TARGET, rel=1e-12)
-    assert budgets.tokens_to_reach(BESIROGLU, 6.7e9, TARGET) == pytest.approx(1e12)
+    assert lifetime.tokens_to_reach(BESIROGLU, 6.7e9, TARGET) == pytest.approx(1e12)
 
 
 @pytest.mark.parametrize("served", [0.0, 1e11, 1e12, 1e13, 1e14])
 def test_optimal_params_is_the_grid_minimum_of_lifetime_compute(served):
-    n_min = budgets.min_params(BESIROGLU, TARGET)
+    n_min = lifetime.min_params(BESIROGLU, TARGET)
     grid = np.geomspace(n_min * 1.0001, 1e11, 20001)
-    life = budgets.lifetime_flops(BESIROGLU, grid, TARGET, served)
+    life = lifetime.lifetime_flops(BESIROGLU, grid, TARGET, served)
     n_grid = grid[np.argmin(life)]
-    n_opt = budgets.optimal_params(BESIROGLU, TARGET, served)
+    n_opt = lifetime.optimal_params(BESIROGLU, TARGET, served)
     assert n_opt == pytest.approx(n_grid, rel=2e-3)
-    assert budgets.lifetime_flops(BESIROGLU, n_opt, TARGET, served) <= life.min() * (1 + 1e-9)
+    assert lifetime.lifetime_flops(BESIROGLU, n_opt, TARGET, served) <= life.min() * (1 + 1e-9)
 
 
 def test_no_inference_gives_the_compute_optimal_model_and_volume_shrinks_it():
     n_co, _ = BESIROGLU.optimal_for_loss(TARGET)
     volumes = np.array([0, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15])
-    sizes = budgets.optimal_params(BESIROGLU, TARGET, volumes)
+    sizes = lifetime.optimal_params(BESIROGLU, TARGET, volumes)
     assert sizes[0] == pytest.approx(float(n_co))
     assert np.all(np.diff(sizes) < 0)
-    assert sizes[-1] > budgets.min_params(BESIROGLU, TARGET)
+    assert sizes[-1] > lifetime.min_params(BESIROGLU, TARGET)
 
 
 def test_served_tokens_for_optimum_inverts_optimal_params():
     for served in [1e11, 1e12, 1e13]:
-        n = budgets.optimal_params(BESIROGLU, TARGET, served)
-        assert budgets.served_tokens_for_optimum(BESIROGLU, n, TARGET) == pytest.approx(served, rel=1e-6)
+        n = lifetime.optimal_params(BESIROGLU, TARGET, served)
+        assert lifetime.served_tokens_for_optimum(BESIROGLU, n, TARGET) == pytest.approx(served, rel=1e-6)
 
 
 @pytest.mark.parametrize("law", LAWS)
 def test_break_even_is_a_true_crossing(law):
-    t = budgets.compare_to_compute_optimal(law, 6.7e9, 1e12)
+    t = lifetime.compare_to_compute_optimal(law, 6.7e9, 1e12)
     assert t.extra_training_flops > 0 and t.saving_per_token > 0
-    at = budgets.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss,
+    at = lifetime.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss,
                                 t.break_even_tokens)
     assert at[0] == pytest.approx(at[1], rel=1e-9)
-    before = budgets.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss,
+    before = lifetime.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss,
                                     0.9 * t.break_even_tokens)
-    after = budgets.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss,
+    after = lifetime.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss,
                                    1.1 * t.break_even_tokens)
     assert before[0] > before[1] and after[0] < after[1]
 
@@ -189,16 +197,16 @@ def test_break_even_is_a_true_crossing(law):
 def test_break_even_is_zero_when_the_small_model_is_cheaper_to_train():
     n_co, _ = BESIROGLU.optimal_for_loss(TARGET)
     # a model larger than compute-optimal costs more to train, so the optimal one wins at once
-    assert budgets.break_even_tokens(BESIROGLU, float(n_co), 3 * float(n_co), TARGET) == 0.0
+    assert lifetime.break_even_tokens(BESIROGLU, float(n_co), 3 * float(n_co), TARGET) == 0.0
 
 
 @pytest.mark.parametrize("call,match", [
-    (lambda: budgets.min_params(BESIROGLU, 1.5), "irreducible loss"),
-    (lambda: budgets.tokens_to_reach(BESIROGLU, 1e6, TARGET), "cannot reach target_loss"),
-    (lambda: budgets.lifetime_flops(BESIROGLU, 7e9, TARGET, -1), "served_tokens"),
-    (lambda: budgets.break_even_tokens(BESIROGLU, 7e9, 7e9, TARGET), "must be smaller"),
-    (lambda: budgets.compare_to_compute_optimal(BESIROGLU, 70e9, 1e11), "not past its compute-optimal"),
-    (lambda: budgets.served_tokens_for_optimum(BESIROGLU, 1e11, TARGET), "larger than the compute-optimal"),
+    (lambda: lifetime.min_params(BESIROGLU, 1.5), "irreducible loss"),
+    (lambda: lifetime.tokens_to_reach(BESIROGLU, 1e6, TARGET), "cannot reach target_loss"),
+    (lambda: lifetime.lifetime_flops(BESIROGLU, 7e9, TARGET, -1), "served_tokens"),
+    (lambda: lifetime.break_even_tokens(BESIROGLU, 7e9, 7e9, TARGET), "must be smaller"),
+    (lambda: lifetime.compare_to_compute_optimal(BESIROGLU, 70e9, 1e11), "not past its compute-optimal"),
+    (lambda: lifetime.served_tokens_for_optimum(BESIROGLU, 1e11, TARGET), "larger than the compute-optimal"),
     (lambda: BESIROGLU.optimal_for_loss(1.0), "irreducible loss"),
     (lambda: BESIROGLU.compute_optimal(0), "flops must be > 0"),
     (lambda: KAPLAN.loss_n(-1), "n_params"),
@@ -206,7 +214,7 @@ def test_break_even_is_zero_when_the_small_model_is_cheaper_to_train():
     (lambda: PowerLawFrontier(a=1.2, k=1.0), "must lie in"),
     (lambda: PowerLawFrontier.fit([1e9], [1e20]), "at least two"),
     (lambda: ParametricLaw(E=1.7, A=-1, B=400, alpha=0.3, beta=0.3), "A=-1"),
-    (lambda: scaling.non_embedding_params(1e8, 0, 1024, 40), "vocab_size"),
+    (lambda: laws.non_embedding_params(1e8, 0, 1024, 40), "vocab_size"),
 ])
 def test_bad_input_is_a_clear_value_error(call, match):
     with pytest.raises(ValueError, match=match):
@@ -227,8 +235,8 @@ def test_laws_and_budgets_claims_verdicts():
     assert by_id["laws-llama13b-beats-gpt3"].verdict == "unverifiable"
 
 
-def test_every_laws_claim_is_shown_on_exactly_one_page():
-    from llmscale.claims import laws_budgets
+def test_every_laws_claim_lives_on_one_of_the_two_pages():
     ids = {r.id for r in claims.evaluate() if r.id.startswith("laws-")}
-    pages = list(laws_budgets.LAWS_PAGE) + list(laws_budgets.BUDGETS_PAGE)
-    assert sorted(pages) == sorted(ids)
+    laws_page = {r.id for r in claims.evaluate(page="scaling/scaling_laws")}
+    budgets_page = {r.id for r in claims.evaluate(page="scaling/inference_budgets")}
+    assert laws_page.isdisjoint(budgets_page) and laws_page | budgets_page == ids

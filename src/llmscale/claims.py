@@ -11,8 +11,8 @@ one, "inconsistent" when it is not, "unverifiable" when nothing public allows a 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 from . import pages
 from .units import human
@@ -121,9 +121,9 @@ def evaluate(page: str | None = None, seed: str | None = None) -> list[Claim]:
     return out
 
 
-def counts(records: list[Claim] | None = None) -> dict[str, int]:
+def counts(records: Iterable[Claim] | None = None) -> dict[str, int]:
     """How many claims have each verdict."""
-    records = evaluate() if records is None else records
+    records = evaluate() if records is None else list(records)
     return {v: sum(r.verdict == v for r in records) for v in VERDICTS}
 
 
@@ -139,9 +139,9 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.4g}"
 
 
-def table(records: list[Claim] | None = None) -> str:
+def table(records: Iterable[Claim] | None = None) -> str:
     """The records as a Markdown table (for notebooks and the book)."""
-    records = evaluate() if records is None else records
+    records = evaluate() if records is None else list(records)
     lines = ["| id | claim | claimed | computed | unit | verdict |", "|---|---|---|---|---|---|"]
     for r in records:
         lines.append(f"| `{r.id}` | {r.claim} | {_fmt(r.claimed)} | {_fmt(r.computed)} | {r.unit} | "

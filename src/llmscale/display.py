@@ -1,4 +1,4 @@
-"""Helpers for notebooks: tables as Markdown and numbers glued into the prose.
+"""Helpers for notebooks: tables as Markdown, a page's claims ledger, and numbers glued into the prose.
 
 `glue(name, text)` stores a computed, formatted number under `name` so the book's prose can
 show it with {glue:text}`name` (MyST-NB); without MyST-NB (on Colab, say) it just prints.
@@ -6,7 +6,7 @@ show it with {glue:text}`name` (MyST-NB); without MyST-NB (on Colab, say) it jus
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def glue(name: str, value: str, display: bool = False) -> None:
@@ -39,3 +39,12 @@ def show_markdown(text: str) -> None:
         print(text)
         return
     display(Markdown(text))
+
+
+def show_claims(page: str, seed: str | None = None) -> dict:
+    """Show the claims a page examines as a ledger table; return them by id (for the page's asserts)."""
+    from . import claims
+
+    records = claims.evaluate(page=page, seed=seed)
+    show_markdown(claims.table(records))
+    return {r.id: r for r in records}

@@ -71,7 +71,7 @@ def expected(exercise_id: str) -> float:
 
 
 def _get(exercise_id: str) -> Exercise:
-    if exercise_id not in _EXERCISES:
+    if exercise_id not in _EXERCISES and isinstance(exercise_id, str) and _ID.match(exercise_id):
         page = pages.find_stem(page_stem(exercise_id))
         if page is not None:
             pages.load(page)

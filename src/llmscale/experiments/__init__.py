@@ -60,6 +60,11 @@ def register(experiment: Experiment) -> Experiment:
     return experiment
 
 
+def unregister(name: str) -> None:
+    """Remove an experiment added with `register` (tests use this)."""
+    _ADDED.pop(name, None)
+
+
 def _module_names() -> dict[str, str]:
     """Experiment name -> module name, for every experiment module of this package."""
     return {m.replace("_", "-"): m for m in submodule_names(__name__)}
