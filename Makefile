@@ -1,8 +1,9 @@
 # The Cost of Scale: build the book and run every test.
 #
 #   make book   HTML book in _build/html
-#   make test   unit tests, strict nbval over every notebook (network-guarded),
-#               the book build with zero warnings, the browser check
+#   make test   the style gate (ruff), unit tests, strict nbval over every notebook
+#               (network-guarded), the book build with zero warnings, the browser check
+#   make lint   the style gate alone: ruff check and ruff format --check
 #   make lab    JupyterLab on the notebooks
 #   make venv   (re)install .venv when pyproject.toml changed
 #   make clean  remove build output and caches (keeps .venv)
@@ -17,7 +18,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 BOOK_CMD := $(VENV)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml -W -n --keep-going
 
-.PHONY: venv book test lab clean
+.PHONY: venv book test lint lab clean
 
 venv: $(STAMP)
 
@@ -35,8 +36,13 @@ book: venv
 # pytest's own options (testpaths: tests and notebooks) are in pyproject.toml.
 # --nbval re-executes every notebook and compares it with its stored outputs;
 # tests/conftest.py puts the network guard (tests/nonetwork) into every kernel.
-test: venv
+test: venv lint
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+# The style gate: lint and format check (configured in pyproject.toml, [tool.ruff]).
+lint: venv
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
 
 # JupyterLab on the notebooks (installs the "lab" extra on first use).
 lab: venv

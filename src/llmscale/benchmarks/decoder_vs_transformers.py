@@ -9,6 +9,7 @@ not a test: timings depend on the machine and on what else it runs.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 
 import torch
@@ -77,8 +78,8 @@ def benchmark(cfg: ModelConfig, batch_size: int, steps: int = 20, warmup: int = 
         step_hf(i)
     t_ours, t_hf = [], []
     for i in range(steps):
-        t_ours.append(measure.timed(lambda: step_ours(i), dev)[1])
-        t_hf.append(measure.timed(lambda: step_hf(i), dev)[1])
+        t_ours.append(measure.timed(functools.partial(step_ours, i), dev)[1])
+        t_hf.append(measure.timed(functools.partial(step_hf, i), dev)[1])
     tokens = batch_size * cfg.seq_len
     result["llmscale_tokens_per_s"] = tokens / statistics.median(t_ours)
     result["hf_llama_tokens_per_s"] = tokens / statistics.median(t_hf)

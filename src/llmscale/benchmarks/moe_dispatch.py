@@ -11,6 +11,7 @@ the machine and on what else it runs. The stored result is the experiment `moe-d
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 
 import torch
@@ -50,7 +51,7 @@ def benchmark_dispatch(n_experts: int, n_tokens: int = 2048, d_model: int = 128,
     x = torch.randn(n_tokens, d_model, generator=torch.Generator().manual_seed(1)).to(dev)
     with torch.no_grad():
         outs = {name: layer(x) for name, layer in layers.items()}
-    for name, out in outs.items():
+    for out in outs.values():
         torch.testing.assert_close(out, outs["loop"], rtol=1e-4, atol=1e-5)
 
     def step(layer):
@@ -62,7 +63,7 @@ def benchmark_dispatch(n_experts: int, n_tokens: int = 2048, d_model: int = 128,
     times: dict[str, list[float]] = {name: [] for name in dispatches}
     for i in range(warmup + steps):
         for name, layer in layers.items():
-            seconds = measure.timed(lambda: step(layer), dev)[1]
+            seconds = measure.timed(functools.partial(step, layer), dev)[1]
             if i >= warmup:
                 times[name].append(seconds)
     median = {name: statistics.median(ts) for name, ts in times.items()}
