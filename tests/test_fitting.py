@@ -1,4 +1,4 @@
-"""Scaling-law fits (llmscale.fitting) recover the laws that generated synthetic runs."""
+"""Scaling-law fits (llmscale.scaling.fitting) recover the laws that generated synthetic runs."""
 
 import numpy as np
 import pytest

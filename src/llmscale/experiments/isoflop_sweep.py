@@ -183,7 +183,7 @@ def run_point(corpus: data.Corpus, n_layers: int, d_model: int, budget: float, *
 
 
 def run_columns(record: dict) -> dict[str, np.ndarray]:
-    """The runs of a stored sweep (`results.load("isoflop-sweep")`) as arrays, one entry per run:
+    """The runs of a stored sweep (`experiments.load("isoflop-sweep")`) as arrays, one entry per run:
     budget, n_params, tokens, flops, val_loss, ..."""
     runs = record["data"]["runs"]
     return {key: np.array([r[key] for r in runs]) for key in runs[0]}

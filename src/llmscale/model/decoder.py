@@ -108,7 +108,7 @@ class Decoder(nn.Module):
         return logits, loss
 
     def moe_stats(self) -> list:
-        """Per-layer router statistics (`llmscale.moe.MoEStats`) of the last forward pass; [] if dense."""
+        """Per-layer router statistics (`llmscale.model.moe.MoEStats`) of the last forward pass; [] if dense."""
         return [block.ffn.stats for block in self.blocks] if self.cfg.is_moe else []
 
     def num_params(self) -> int:

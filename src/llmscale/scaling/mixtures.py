@@ -24,7 +24,8 @@ from scipy.optimize import brentq
 
 from .. import presets, published
 from .._validate import number_array, scalar_or_array
-from ..published import data as tables
+from ..published import gpt3 as gpt3_paper
+from ..published import llama as llama_paper
 
 # ---------------------------------------------------------------------------
 # Mixture arithmetic
@@ -168,18 +169,18 @@ def published_mixture(model: str) -> Mixture:
     """A published mixture from `llmscale.published`: "llama" (Table 1) or "gpt3" (Table 2.2)."""
     fig = lambda key: published.get(key).value  # noqa: E731
     if model == "llama":
-        keys = tables.LLAMA_SOURCES
+        keys = llama_paper.MIXTURE_SOURCES
         return Mixture(
             "LLaMA", float(presets.preset("llama-65b").train_tokens), keys,
-            tuple(tables.LABELS["llama"][k] for k in keys),
+            tuple(llama_paper.MIXTURE_LABELS[k] for k in keys),
             tuple(fig(f"llama.{k}_weight") for k in keys), tuple(fig(f"llama.{k}_epochs") for k in keys),
             disk_bytes=tuple(fig(f"llama.{k}_disk_bytes") for k in keys),
             public=tuple(bool(fig(f"llama.{k}_public")) for k in keys),
             source="Touvron et al. 2023, Table 1 (1.4T tokens: LLaMA-33B and -65B)")
     if model == "gpt3":
-        keys = tables.GPT3_SOURCES
+        keys = gpt3_paper.MIXTURE_SOURCES
         return Mixture(
-            "GPT-3", fig("gpt3.train_tokens"), keys, tuple(tables.LABELS["gpt3"][k] for k in keys),
+            "GPT-3", fig("gpt3.train_tokens"), keys, tuple(gpt3_paper.MIXTURE_LABELS[k] for k in keys),
             tuple(fig(f"gpt3.{k}_weight") for k in keys), tuple(fig(f"gpt3.{k}_epochs") for k in keys),
             dataset_tokens=tuple(fig(f"gpt3.{k}_tokens") for k in keys),
             public=tuple(bool(fig(f"gpt3.{k}_public")) for k in keys),

@@ -7,13 +7,6 @@ from ...scaling import laws
 
 LAW = laws.BESIROGLU
 HOLDS = "1 = holds"
-FP16_BYTES = 2
-# Which page shows which claims.
-LAWS_PAGE = ("laws-hoffmann-10b-200b", "laws-smaller-model-fixed-compute", "laws-7b-improves-after-1t",
-             "laws-llama13b-beats-gpt3", "laws-llama65b-vs-chinchilla-palm",
-             "laws-gpt4-tokens-per-active-param")
-BUDGETS_PAGE = ("laws-smaller-cheaper-lifetime", "laws-llama-overtrained", "laws-llama13b-tenth-of-gpt3",
-                "laws-llama13b-one-v100")
 
 
 def _n(name: str) -> float:
@@ -26,14 +19,6 @@ def _d(name: str) -> float:
 
 def _loss(name: str) -> float:
     return float(LAW.loss(_n(name), _d(name)))
-
-
-def _serving_bytes(name: str, dtype_bytes: int = FP16_BYTES) -> tuple[float, float]:
-    """Weights and the KV cache of one full-context sequence, in bytes."""
-    cfg = presets.get(name)
-    weights = counting.param_count(cfg) * dtype_bytes
-    kv_cache = 2 * cfg.n_layers * cfg.kv_heads * cfg.head_dim_ * cfg.seq_len * dtype_bytes
-    return float(weights), float(kv_cache)
 
 
 @claims.register("laws-llama13b-beats-gpt3", claims.LLAMA_RELEASE,

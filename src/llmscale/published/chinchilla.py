@@ -1,7 +1,14 @@
-"""Reported figures used by the pages Scaling laws and Training versus inference budgets.
+"""Gopher and Chinchilla: what DeepMind's papers report, and the replication of Hoffmann et al.
+
+Rae et al. 2021 (Gopher) and Hoffmann et al. 2022 (Training Compute-Optimal Large Language
+Models: Chinchilla and the compute-optimal scaling laws): the two models' training compute,
+the Gopher budget, and the compute-optimal sizes the paper states in words. Besiroglu et al.
+2024 (Chinchilla Scaling: A replication attempt), at the end: how many experiments Hoffmann et
+al.'s confidence intervals would need.
 
 The fitted constants of the laws themselves, and the tables of compute-optimal models of
-Hoffmann et al., live with the algebra in `llmscale.scaling`.
+Hoffmann et al., live with the algebra in `llmscale.scaling`. The configurations are the presets
+`gopher-280b` and `chinchilla-70b`.
 """
 
 from __future__ import annotations
@@ -9,6 +16,16 @@ from __future__ import annotations
 from . import Figure
 
 FIGURES: dict[str, Figure] = {
+    # The two models' training compute.
+    "gopher-280b.train_flops": Figure(
+        6.31e23, "FLOP", "Rae et al. 2021, Scaling Language Models: Methods, Analysis & Insights from "
+        "Training Gopher, Appendix (compute usage): 6.31E+08 train PFLOPs; the count includes "
+        "rematerialisation, padding and repeated computation"),
+    "chinchilla-70b.train_flops": Figure(
+        5.76e23, "FLOP", "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, "
+        "Section 4 and Figure 2: Chinchilla was trained with Gopher's budget of 5.76 × 10^23 FLOPs"),
+
+    # Hoffmann et al. 2022: compute-optimal sizes.
     "hoffmann.gopher_budget_flops": Figure(
         5.76e23, "FLOP", "Hoffmann et al. 2022, Table 3 and Figure 2: the FLOPs used to train "
                          "Gopher, the budget of the 'Gopher unit'"),
@@ -26,13 +43,12 @@ FIGURES: dict[str, Figure] = {
                            "bootstrap percentiles (0.454, 0.455)"),
     "hoffmann.approach3_a_p90": Figure(
         0.455, "exponent", "Hoffmann et al. 2022, Table 2 (see hoffmann.approach3_a_p10)"),
+
+    # Not from DeepMind: Besiroglu et al. 2024, the replication of Hoffmann et al.'s Approach 3.
     "besiroglu.experiments_for_reported_ci": Figure(
         600_000, "experiments", "Besiroglu et al. 2024, abstract: intervals as narrow as Hoffmann et "
                                 "al.'s 'would require over 600,000 experiments'"),
     "besiroglu.experiments_likely_run": Figure(
         500, "experiments", "Besiroglu et al. 2024, abstract: 'while they likely only ran fewer than "
                             "500'"),
-    "v100.hbm_bytes_16gb": Figure(
-        16e9, "byte", "NVIDIA Tesla V100 datasheet: the V100 was sold with 16 GB or 32 GB of HBM2 "
-                      "(the 32 GB part is hardware.V100_SXM2)"),
 }

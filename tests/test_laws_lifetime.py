@@ -1,4 +1,4 @@
-"""Scaling laws (llmscale.scaling) and lifetime budgets (llmscale.budgets)."""
+"""Scaling laws (llmscale.scaling.laws) and lifetime budgets (llmscale.scaling.lifetime)."""
 
 import math
 

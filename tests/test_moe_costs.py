@@ -1,4 +1,4 @@
-"""What experts cost (`llmscale.moe_cost`), the mixture-of-experts claims, and the moe-sweep experiment."""
+"""What experts cost (`counting`, `parallelism.memory`, `parallelism.comms`, `inference.decode`), the mixture-of-experts claims, and the moe-sweep experiment."""
 
 import itertools
 import math

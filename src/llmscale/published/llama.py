@@ -1,0 +1,73 @@
+"""LLaMA: what Touvron et al. 2023 report (LLaMA: Open and Efficient Foundation Language Models).
+
+The training mixture, row by row (Table 1: sampling proportion, epochs on 1.4T tokens, disk
+size; Section 2.1: every source is public), the GPU-hours and energy of each size (Table 15,
+carbon footprint), the 65B run's GPUs, throughput and days (Section 2.4), and the books the
+paper credits its rivals with (Section 3.6).
+
+Keys: `llama-<size>.<field>` for one model, `llama.<field>` for the family and
+`llama.<source>_<field>` for the mixture's rows. Whether a source is public is recorded as
+1 (public) or 0 (not released). `MIXTURE_SOURCES` and `MIXTURE_LABELS` give the rows' keys and
+printed names, for `scaling.mixtures.published_mixture`. The 1.4T training tokens and the
+configurations are the presets `llama-*`.
+"""
+
+from __future__ import annotations
+
+from . import Figure
+
+_LLAMA15 = ("Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 15 "
+            "(carbon footprint of training)")
+_LLAMA_T1 = ("Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 1 "
+             "(sampling proportion, epochs when training on 1.4T tokens, disk size)")
+_LLAMA_S21 = ("Touvron et al. 2023, Section 2.1: 'we only use data that is publicly available, and "
+              "compatible with open sourcing'")
+
+# Table 1: (key, label, sampling proportion, epochs, disk size in bytes).
+_LLAMA_ROWS = (
+    ("common_crawl", "CommonCrawl", 0.670, 1.10, 3.3e12),
+    ("c4", "C4", 0.150, 1.06, 783e9),
+    ("github", "Github", 0.045, 0.64, 328e9),
+    ("wikipedia", "Wikipedia", 0.045, 2.45, 83e9),
+    ("books", "Books", 0.045, 2.23, 85e9),
+    ("arxiv", "ArXiv", 0.025, 1.06, 92e9),
+    ("stackexchange", "StackExchange", 0.020, 1.03, 78e9),
+)
+
+MIXTURE_SOURCES: tuple[str, ...] = tuple(r[0] for r in _LLAMA_ROWS)
+MIXTURE_LABELS: dict[str, str] = {r[0]: r[1] for r in _LLAMA_ROWS}
+
+FIGURES: dict[str, Figure] = {
+    # Training cost, Table 15 and Sections 2.4 and 6.
+    "llama-7b.gpu_hours": Figure(82_432, "A100-80GB-hour", _LLAMA15 + ": 82,432 GPU-hours"),
+    "llama-13b.gpu_hours": Figure(135_168, "A100-80GB-hour", _LLAMA15 + ": 135,168 GPU-hours"),
+    "llama-33b.gpu_hours": Figure(530_432, "A100-80GB-hour", _LLAMA15 + ": 530,432 GPU-hours"),
+    "llama-65b.gpu_hours": Figure(1_022_362, "A100-80GB-hour", _LLAMA15 + ": 1,022,362 GPU-hours"),
+    "llama-7b.energy_mwh": Figure(36, "MWh", _LLAMA15 + ": 36 MWh"),
+    "llama-13b.energy_mwh": Figure(59, "MWh", _LLAMA15 + ": 59 MWh"),
+    "llama-33b.energy_mwh": Figure(233, "MWh", _LLAMA15 + ": 233 MWh"),
+    "llama-65b.energy_mwh": Figure(449, "MWh", _LLAMA15 + ": 449 MWh"),
+    "llama.gpu_watts": Figure(400, "W", _LLAMA15 + ": GPU power consumption 400 W"),
+    "llama.pue": Figure(1.1, "ratio", "Touvron et al. 2023, Section 6 (carbon footprint): PUE set at 1.1"),
+    "llama-65b.tokens_per_s_per_gpu": Figure(
+        380, "token/s/GPU", "Touvron et al. 2023, Section 2.4: 'around 380 tokens/sec/GPU on 2048 A100 "
+        "GPU with 80GB of RAM'"),
+    "llama-65b.n_gpus": Figure(2048, "GPU", "Touvron et al. 2023, Section 2.4: 2048 A100-80GB GPUs"),
+    "llama-65b.train_days": Figure(
+        21, "day", "Touvron et al. 2023, Section 2.4: 'training over our dataset containing 1.4T tokens "
+        "takes approximately 21 days'"),
+
+    # What the paper says other models were trained on.
+    "llama.others_books_bytes": Figure(
+        2e12, "byte", "Touvron et al. 2023, Section 3.6 (MMLU): Gopher, Chinchilla and PaLM 'were "
+                      "trained on up to 2TB of books'"),
+}
+
+# The mixture's rows, Table 1; all its sources are public (Section 2.1).
+for _key, _label, _weight, _epochs, _disk in _LLAMA_ROWS:
+    FIGURES[f"llama.{_key}_weight"] = Figure(_weight, "fraction", f"{_LLAMA_T1}: {_label} {_weight:.1%}")
+    FIGURES[f"llama.{_key}_epochs"] = Figure(_epochs, "epoch", f"{_LLAMA_T1}: {_label} {_epochs:.2f}")
+    FIGURES[f"llama.{_key}_disk_bytes"] = Figure(_disk, "byte", f"{_LLAMA_T1}: {_label} {_disk / 1e9:,.0f} GB")
+    FIGURES[f"llama.{_key}_public"] = Figure(1, "1 = public", _LLAMA_S21)
+
+del _key, _label, _weight, _epochs, _disk
