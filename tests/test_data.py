@@ -38,25 +38,65 @@ def english_bpe(vocab_size: int) -> BPETokenizer:
 # ---------------------------------------------------------------------------
 
 
-def test_english_text_is_the_sorted_pydoc_topics_joined_by_blank_lines() -> None:
-    from pydoc_data.topics import topics
-
-    text = english_text()
-    assert text == "\n\n".join(topics[k] for k in sorted(topics))
-    assert len(text) > 300_000  # ~465 KB in CPython 3.11/3.12
-    assert text.count(" the ") > 1_000  # it is English prose, not just code
-
-
-def test_english_text_info_identifies_the_text() -> None:
+def test_english_text_is_the_shipped_snapshot_with_the_recorded_sha256() -> None:
+    import gzip
     import hashlib
-    import platform
+    from importlib import resources
+
+    from llmscale.data import text as text_module
+
+    raw = resources.files("llmscale.data").joinpath(text_module.SNAPSHOT_FILE).read_bytes()
+    data = gzip.decompress(raw)
+    # The Python 3.11.7 text every stored English result and notebook was computed from.
+    assert text_module.SNAPSHOT_SHA256 == "71f2ff5d99bdc1f9c48c5c2353ad138201c5ca1c377e0226857ef8fa89b8bcee"
+    assert hashlib.sha256(data).hexdigest() == text_module.SNAPSHOT_SHA256
+    text = english_text()
+    assert text.encode("utf-8") == data
+    assert len(text) > 300_000  # 465,126 chars
+    assert text.count(" the ") > 1_000  # it is English prose, not just code
+    for name in (text_module.LICENSE_FILE, text_module.README_FILE):
+        assert resources.files("llmscale.data").joinpath(name).is_file()
+    licence = resources.files("llmscale.data").joinpath(text_module.LICENSE_FILE).read_text(encoding="utf-8")
+    assert "PYTHON SOFTWARE FOUNDATION LICENSE VERSION 2" in licence
+    readme = resources.files("llmscale.data").joinpath(text_module.README_FILE).read_text(encoding="utf-8")
+    assert text_module.SNAPSHOT_SHA256 in readme and "Python 3.11.7" in readme
+
+
+def test_english_text_does_not_import_pydoc_data() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from llmscale.data import english_text, english_text_info, load_corpus\n"
+        "assert len(english_text()) > 300_000\n"
+        "english_text_info()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pydoc_data'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_english_text_info_identifies_the_snapshot() -> None:
+    import hashlib
 
     info = english_text_info()
     text = english_text()
-    assert info["n_chars"] == len(text)
+    assert info["python_version"] == "3.11.7"  # the snapshot's, whatever Python runs this
+    assert info["n_topics"] == 79
+    assert info["n_chars"] == len(text) == 465_126
+    assert info["n_bytes_utf8"] == len(text.encode("utf-8")) == 466_273
     assert info["sha256"] == hashlib.sha256(text.encode("utf-8")).hexdigest()
-    assert info["python_version"] == platform.python_version()
-    assert "pydoc_data" in info["source"]
+    assert "pydoc_data" in info["source"] and "3.11.7" in info["source"]
+
+
+def test_english_snapshot_regeneration_refuses_to_overwrite(tmp_path) -> None:
+    from llmscale.data import text as text_module
+
+    (tmp_path / text_module.SNAPSHOT_FILE).write_bytes(b"keep me")
+    with pytest.raises(FileExistsError, match="overwrite"):
+        text_module.regenerate_snapshot(tmp_path)
+    assert (tmp_path / text_module.SNAPSHOT_FILE).read_bytes() == b"keep me"
 
 
 # ---------------------------------------------------------------------------
@@ -441,6 +481,7 @@ def test_load_corpus_english_trains_once_then_reads_the_cache(tmp_path, monkeypa
     tokens = np.concatenate([first.train, first.val])
     assert first.tokenizer.decode(tokens.tolist()) == english_text()
     assert len(first.val) == round(0.1 * len(tokens))
+    assert first.description.startswith("English: Python 3.11.7 Language Reference topics (465,126 chars, sha256 71f2ff5d99bd)")
 
 
 def test_load_corpus_english_rebuilds_a_corrupt_cache(tmp_path, monkeypatch) -> None:

@@ -1,6 +1,7 @@
 """Corpora the book trains on, tokenised, split and cached: ``load_corpus("english" | "markov")``.
 
-Nothing downloads: the English text ships with the package (`llmscale.data.text`) and the
+Nothing downloads: the English text ships with the package (`llmscale.data.text`: a fixed
+snapshot of Python 3.11.7's Language Reference topics, whatever Python runs) and the
 Markov language is generated (`llmscale.data.markov`). The trained tokenizer and the encoded
 English text are cached on disk (``$LLMSCALE_CACHE`` or ``~/.cache/llmscale``).
 """
