@@ -1,10 +1,14 @@
 """ModelConfig validation: invalid combinations raise ValueError naming the field and the fix."""
 
+import dataclasses
+import math
+
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmscale.config import ModelConfig, llama_ff_dim
+from llmscale.config import FFN_KINDS, GATINGS, NORM_KINDS, POS_KINDS, ModelConfig, llama_ff_dim
 
 BASE = dict(n_layers=2, d_model=64, n_heads=4, vocab_size=100, seq_len=32)
 
@@ -56,3 +60,122 @@ def test_config_is_frozen():
     cfg = ModelConfig(**BASE)
     with pytest.raises(AttributeError):
         cfg.n_layers = 3
+
+
+# Every field's documented good values, each valid on BASE with only that field changed. A field
+# added to ModelConfig must be added here too (test_every_field_has_good_values says so).
+GOOD = {
+    "n_layers": [1, 2, 96, np.int64(3)],
+    "d_model": [32, 64, 128, np.int64(256)],
+    "n_heads": [1, 2, 4, 8, np.int32(16)],
+    "vocab_size": [1, 2, 100, 50257, np.int64(8)],
+    "seq_len": [1, 2, 32, 8192, np.int64(64)],
+    "n_kv_heads": [None, 1, 2, 4, np.int64(2)],
+    "head_dim": [None, 2, 16, 128, np.int64(8)],
+    "d_ff": [None, 1, 2, 256, 14336, np.int64(64)],
+    "ffn": list(FFN_KINDS),
+    "norm": list(NORM_KINDS),
+    "pos": list(POS_KINDS),
+    "tie_embeddings": [True, False, np.bool_(True), np.bool_(False)],
+    "bias": [True, False, np.bool_(True), np.bool_(False)],
+    "n_experts": [1, 2, 8, np.int64(4)],
+    "top_k": [1, np.int64(1)],
+    "n_encoder_layers": [0, 1, 2, 6, np.int64(2)],
+    "multiple_of": [1, 2, 64, 256, np.int64(128)],
+    "norm_eps": [1e-5, 1e-6, 1, 1.5, 2, 2.0, np.float32(1e-5)],
+    "rope_theta": [10000.0, 1e6, 500000, 1, 1.5, 2, 2.0, np.float64(1e4)],
+    "capacity_factor": [None, 1, 1.0, 1.25, 1.5, 2, 2.0, np.float64(1.5)],
+    "router_aux_loss_coef": [0, 0.0, 0.01, 1, 1.5, 2, 2.0, np.float64(0.02)],
+    "router_z_loss_coef": [0, 0.0, 0.001, 1, 1.5, 2, 2.0, np.float64(0.01)],
+    "gating": list(GATINGS),
+}
+
+# Values of every kind; each field must reject those not among its GOOD values.
+BAD = [0, -1, 1, 2, -0.0, 0.0, 1.5, 2.0, -1e-5, "x", "", "1", "None", "rope", "swiglu", "RMSNorm", b"rope",
+       None, True, False, np.bool_(True), math.nan, math.inf, -math.inf, 1e400, -1e400, np.nan,
+       np.float64(2.0), np.int64(-3), np.int64(0), [], {}, (), [1], {"a": 1}, {1}, object(), 1j]
+
+# The type each field is stored in after validation, by its annotation.
+STORED = {"int": (int,), "int | None": (int, type(None)), "float": (float,), "float | None": (float, type(None)),
+          "bool": (bool,), "str": (str,)}
+
+FIELDS = dataclasses.fields(ModelConfig)
+
+
+def _kind(value):
+    """bool, int and float (NumPy's counted with Python's) are told apart: 1, 1.0 and True differ."""
+    for kind in ((bool, np.bool_), (int, np.integer), (float, np.floating)):
+        if isinstance(value, kind):
+            return kind
+    return type(value)
+
+
+def _is_good(field, value):
+    return any(_kind(g) == _kind(value) and g == value for g in GOOD[field.name])
+
+
+def _check_rejected(name, value):
+    with pytest.raises(ValueError) as info:
+        cfg = ModelConfig(**{**BASE, name: value})
+        pytest.fail(f"{name}={value!r} accepted as {getattr(cfg, name)!r}")
+    message = str(info.value)
+    assert f"{name}=" in message, f"{name}={value!r}: message does not name the field: {message}"
+    assert any(fix in message for fix in ("e.g.", "choose", "must be")), f"no fix in: {message}"
+
+
+def test_every_field_has_good_values_and_a_known_type():
+    assert set(GOOD) == {f.name for f in FIELDS}
+    assert all(f.type in STORED for f in FIELDS), [f.type for f in FIELDS if f.type not in STORED]
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.name)
+def test_documented_good_values_are_accepted_in_the_declared_type(field):
+    for value in GOOD[field.name]:
+        stored = getattr(ModelConfig(**{**BASE, field.name: value}), field.name)
+        assert stored == value and type(stored) in STORED[field.type], (field.name, value, stored)
+
+
+@pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.name)
+def test_every_bad_value_is_refused_naming_the_field(field):
+    bad = [v for v in BAD if not _is_good(field, v)]
+    assert bad
+    for value in bad:
+        _check_rejected(field.name, value)
+
+
+def _bad_strategy(field):
+    """Values the field cannot mean, drawn by kind (from its annotation and its GOOD values)."""
+    good = [g for g in GOOD[field.name] if g is not None]
+    junk = st.one_of(st.binary(max_size=4), st.lists(st.integers(), max_size=2), st.just(object()),
+                     st.dictionaries(st.text(max_size=2), st.integers(), max_size=2), st.complex_numbers())
+    kind = field.type
+    if kind == "bool":
+        return st.one_of(st.integers(), st.floats(), st.none(), st.text(), junk)
+    if kind == "str":
+        return st.one_of(st.text().filter(lambda s: s not in good), st.integers(), st.floats(), st.booleans(),
+                         st.none(), junk)
+    maybe_none = [] if kind.endswith("| None") else [st.none()]
+    if kind.startswith("int"):
+        low = min(good)
+        return st.one_of(st.just(low - 1), st.integers(max_value=low - 1), st.floats(), st.booleans(), st.text(),
+                         junk, *maybe_none)
+    if kind.startswith("float"):
+        zero_ok = any(g == 0 for g in good)
+        # Huge ints (beyond float range) are left to test_huge_ints_are_refused_by_float_fields.
+        edge = [-1e-300, -1] if zero_ok else [0, 0.0, -0.0]
+        return st.one_of(st.sampled_from(edge), st.floats(max_value=0, exclude_max=zero_ok),
+                         st.sampled_from([math.nan, math.inf]),
+                         st.integers(-10**300, -1 if zero_ok else 0), st.booleans(), st.text(), junk, *maybe_none)
+    raise AssertionError(f"no strategy for {field.name}: {kind}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(data=st.data())
+def test_property_any_bad_value_of_any_field_is_refused_naming_the_field(data):
+    field = data.draw(st.sampled_from(FIELDS), label="field")
+    _check_rejected(field.name, data.draw(_bad_strategy(field), label=field.name))
+
+
+@pytest.mark.parametrize("name", [f.name for f in FIELDS if f.type.startswith("float")])
+def test_huge_ints_are_refused_by_float_fields(name):
+    _check_rejected(name, -10**400)

@@ -30,6 +30,14 @@ def is_number(value: Any) -> bool:
     return isinstance(value, _NUMBERS) and not isinstance(value, (bool, np.bool_))
 
 
+def _finite(value: Any) -> bool:
+    """math.isfinite, with an int too large for a float (10**400) counted as not finite."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def positive_int(name: str, value: Any, example: str = "1") -> int:
     """`value` as an int >= 1."""
     if not isinstance(value, _INTS) or isinstance(value, (bool, np.bool_)) or value < 1:
@@ -57,21 +65,32 @@ def optional_positive_int(name: str, value: Any, example: str = "1", none_means:
 
 def positive_number(name: str, value: Any, example: str = "1") -> float:
     """`value` as a finite float > 0."""
-    if not is_number(value) or not math.isfinite(value) or value <= 0:
+    if not is_number(value) or not _finite(value) or value <= 0:
         raise ValueError(f"{name}={value!r} must be a finite number > 0{_example(name, example)}")
     return float(value)
 
 
 def non_negative_number(name: str, value: Any, example: str = "0") -> float:
     """`value` as a finite float >= 0."""
-    if not is_number(value) or not math.isfinite(value) or value < 0:
+    if not is_number(value) or not _finite(value) or value < 0:
         raise ValueError(f"{name}={value!r} must be a finite number >= 0{_example(name, example)}")
+    return float(value)
+
+
+def optional_positive_number(name: str, value: Any, example: str = "1", none_means: str = "the default") -> float | None:
+    """`value` as a finite float > 0, or None (which the caller resolves to `none_means`)."""
+    if value is None:
+        return None
+    if not is_number(value) or not _finite(value) or value <= 0:
+        raise ValueError(
+            f"{name}={value!r} must be a finite number > 0 or None (None means {none_means}){_example(name, example)}"
+        )
     return float(value)
 
 
 def finite_number(name: str, value: Any, example: str = "1") -> float:
     """`value` as a finite float of any sign."""
-    if not is_number(value) or not math.isfinite(value):
+    if not is_number(value) or not _finite(value):
         raise ValueError(f"{name}={value!r} must be a finite number{_example(name, example)}")
     return float(value)
 
@@ -79,7 +98,7 @@ def finite_number(name: str, value: Any, example: str = "1") -> float:
 def fraction(name: str, value: Any, example: str = "0.4", *, allow_zero: bool = False) -> float:
     """`value` as a float in (0, 1] (or [0, 1] with `allow_zero`)."""
     low_ok = (lambda v: v >= 0) if allow_zero else (lambda v: v > 0)
-    if not is_number(value) or not math.isfinite(value) or not low_ok(value) or value > 1:
+    if not is_number(value) or not _finite(value) or not low_ok(value) or value > 1:
         interval = "[0, 1]" if allow_zero else "(0, 1]"
         raise ValueError(f"{name}={value!r} must be a number in {interval}{_example(name, example)}")
     return float(value)

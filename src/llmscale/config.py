@@ -7,8 +7,10 @@ counts and `llmscale.model` builds it in PyTorch; both read the same resolved fi
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
+
+from ._validate import (boolean, choice, non_negative_int, non_negative_number, optional_positive_int,
+                        optional_positive_number, positive_int, positive_number)
 
 FFN_KINDS = ("swiglu", "gelu", "relu")
 NORM_KINDS = ("rmsnorm", "layernorm")
@@ -37,7 +39,7 @@ class ModelConfig:
     n_encoder_layers: encoder blocks of an encoder-decoder model such as the 2017
          Transformer (counted, not built: the book's model is decoder-only).
     n_experts, top_k: mixture of experts in every feed-forward layer (1, 1 is dense).
-    The remaining fields shape the experts' router (`llmscale.moe`) and are ignored by dense
+    The remaining fields shape the experts' router (`llmscale.model.moe`) and are ignored by dense
     models: capacity_factor: each expert takes at most ceil(capacity_factor·T·k/E) of a
          batch's T·k assignments, the rest are dropped; None means no limit (no dropping).
     router_aux_loss_coef: weight of the Switch load-balancing loss in the training objective.
@@ -71,26 +73,44 @@ class ModelConfig:
     gating: str = "topk-softmax"
 
     def __post_init__(self) -> None:
-        for name in ("n_layers", "d_model", "n_heads", "vocab_size", "seq_len", "n_experts",
-                     "top_k", "multiple_of"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name}={value!r} must be a positive integer; pass e.g. {name}=1")
-        for name in ("n_kv_heads", "head_dim", "d_ff"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name}={value!r} must be a positive integer or None "
-                                 f"(None picks the usual default)")
-        if isinstance(self.n_encoder_layers, bool) or not isinstance(self.n_encoder_layers, int) \
-                or self.n_encoder_layers < 0:
-            raise ValueError(f"n_encoder_layers={self.n_encoder_layers!r} must be an integer >= 0 "
-                             "(0 for a decoder-only model)")
-        if self.ffn not in FFN_KINDS:
-            raise ValueError(f"ffn={self.ffn!r} is not one of {FFN_KINDS}; choose one of them")
-        if self.norm not in NORM_KINDS:
-            raise ValueError(f"norm={self.norm!r} is not one of {NORM_KINDS}; choose one of them")
-        if self.pos not in POS_KINDS:
-            raise ValueError(f"pos={self.pos!r} is not one of {POS_KINDS}; choose one of them")
+        # One check per field, in field order, each storing the value in the type computed with
+        # (NumPy ints become ints, ints given for a float field become floats); then the
+        # cross-field checks, which can rely on every field having its type.
+        checked = {
+            "n_layers": positive_int("n_layers", self.n_layers, "12"),
+            "d_model": positive_int("d_model", self.d_model, "768"),
+            "n_heads": positive_int("n_heads", self.n_heads, "12"),
+            "vocab_size": positive_int("vocab_size", self.vocab_size, "50257"),
+            "seq_len": positive_int("seq_len", self.seq_len, "1024"),
+            "n_kv_heads": optional_positive_int("n_kv_heads", self.n_kv_heads, "1",
+                                                none_means="one key/value head per query head"),
+            "head_dim": optional_positive_int("head_dim", self.head_dim, "64",
+                                              none_means="d_model // n_heads"),
+            "d_ff": optional_positive_int("d_ff", self.d_ff, "3072",
+                                          none_means="4·d_model, or LLaMA's rule for SwiGLU"),
+            "ffn": choice("ffn", self.ffn, FFN_KINDS),
+            "norm": choice("norm", self.norm, NORM_KINDS),
+            "pos": choice("pos", self.pos, POS_KINDS),
+            "tie_embeddings": boolean("tie_embeddings", self.tie_embeddings),
+            "bias": boolean("bias", self.bias),
+            "n_experts": positive_int("n_experts", self.n_experts, "8 (1 is dense)"),
+            "top_k": positive_int("top_k", self.top_k, "2"),
+            "n_encoder_layers": non_negative_int("n_encoder_layers", self.n_encoder_layers,
+                                                 "0 (a decoder-only model)"),
+            "multiple_of": positive_int("multiple_of", self.multiple_of, "256"),
+            "norm_eps": positive_number("norm_eps", self.norm_eps, "1e-5"),
+            "rope_theta": positive_number("rope_theta", self.rope_theta, "10000.0"),
+            "capacity_factor": optional_positive_number("capacity_factor", self.capacity_factor, "1.25",
+                                                        none_means="no capacity limit"),
+            "router_aux_loss_coef": non_negative_number("router_aux_loss_coef", self.router_aux_loss_coef,
+                                                        "0.01 (0 switches the loss off)"),
+            "router_z_loss_coef": non_negative_number("router_z_loss_coef", self.router_z_loss_coef,
+                                                      "0.001 (0 switches the loss off)"),
+            "gating": choice("gating", self.gating, GATINGS),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+
         if self.head_dim is None and self.d_model % self.n_heads:
             raise ValueError(f"n_heads={self.n_heads} does not divide d_model={self.d_model}; "
                              f"choose d_model a multiple of n_heads, or set head_dim explicitly")
@@ -103,19 +123,6 @@ class ModelConfig:
         if self.top_k > self.n_experts:
             raise ValueError(f"top_k={self.top_k} exceeds n_experts={self.n_experts}; "
                              "choose top_k <= n_experts")
-        if not self.norm_eps > 0:
-            raise ValueError(f"norm_eps={self.norm_eps!r} must be > 0, e.g. 1e-5")
-        cf = self.capacity_factor
-        if cf is not None and (isinstance(cf, bool) or not isinstance(cf, (int, float))
-                               or not 0 < cf < math.inf):
-            raise ValueError(f"capacity_factor={cf!r} must be a number > 0 (e.g. 1.25), "
-                             "or None for no capacity limit")
-        for name in ("router_aux_loss_coef", "router_z_loss_coef"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise ValueError(f"{name}={value!r} must be a number >= 0 (0 switches the loss off)")
-        if self.gating not in GATINGS:
-            raise ValueError(f"gating={self.gating!r} is not one of {GATINGS}; choose one of them")
 
     # Resolved values: everything downstream reads these, never the raw Nones.
     @property
