@@ -19,20 +19,39 @@ def _train_demo(size: str, device: str) -> dict:
     L, d, h, steps, batch, seq = _DEMO_SIZES[size]
     corpus = data.load_corpus("markov")
     cfg = ModelConfig(n_layers=L, d_model=d, n_heads=h, vocab_size=corpus.vocab_size, seq_len=seq)
-    hist = train.train(cfg, corpus.train, corpus.val, steps=steps, batch_size=batch, lr=3e-3,
-                       eval_every=max(1, steps // 10), seed=0, device=device, progress=True,
-                       log_every=max(1, steps // 50))
+    hist = train.train(
+        cfg,
+        corpus.train,
+        corpus.val,
+        steps=steps,
+        batch_size=batch,
+        lr=3e-3,
+        eval_every=max(1, steps // 10),
+        seed=0,
+        device=device,
+        progress=True,
+        log_every=max(1, steps // 50),
+    )
     return {
-        "config": {"n_layers": L, "d_model": d, "n_heads": h, "vocab_size": corpus.vocab_size,
-                   "seq_len": seq},
-        "steps": steps, "batch_size": batch, "tokens": hist.tokens, "n_params": hist.n_params,
+        "config": {"n_layers": L, "d_model": d, "n_heads": h, "vocab_size": corpus.vocab_size, "seq_len": seq},
+        "steps": steps,
+        "batch_size": batch,
+        "tokens": hist.tokens,
+        "n_params": hist.n_params,
         "entropy_rate": corpus.entropy_rate,
-        "train_steps": hist.steps, "train_loss": [round(x, 5) for x in hist.train_loss],
-        "eval_steps": hist.eval_steps, "val_loss": [round(x, 5) for x in hist.val_loss],
+        "train_steps": hist.steps,
+        "train_loss": [round(x, 5) for x in hist.train_loss],
+        "eval_steps": hist.eval_steps,
+        "val_loss": [round(x, 5) for x in hist.val_loss],
         "tokens_per_s": round(hist.tokens_per_s, 1),
     }
 
 
-DEMO = Experiment("train-demo", version=1, sizes=tuple(_DEMO_SIZES), default_size="small",
-                    description="A small decoder trained on the synthetic Markov language.",
-                    run=_train_demo)
+DEMO = Experiment(
+    "train-demo",
+    version=1,
+    sizes=tuple(_DEMO_SIZES),
+    default_size="small",
+    description="A small decoder trained on the synthetic Markov language.",
+    run=_train_demo,
+)

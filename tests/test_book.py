@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import ROOT
 
 WARNING_RE = re.compile(r"WARNING|\[Warning\]|Warning:")
@@ -68,9 +69,7 @@ def test_book_builds_without_warnings(built_book):
 
     # Every page in the table of contents was built; notebooks are in the toc.
     files = toc_files()
-    assert any((ROOT / f).with_suffix(".ipynb").exists() for f in files), (
-        "no notebook in the table of contents"
-    )
+    assert any((ROOT / f).with_suffix(".ipynb").exists() for f in files), "no notebook in the table of contents"
     for f in files:
         page = html / f"{f}.html"
         assert page.is_file(), f"{f} (from book/_toc.yml) produced no {page}"
@@ -86,9 +85,7 @@ def test_book_builds_without_warnings(built_book):
         for url in parser.scripts + parser.links + parser.other:
             if _is_external(url):
                 external.append(f"{page.relative_to(html)}: {url}")
-        local_mathjax = [
-            s for s in parser.scripts if "mathjax" in s.lower() and not _is_external(s)
-        ]
+        local_mathjax = [s for s in parser.scripts if "mathjax" in s.lower() and not _is_external(s)]
         for src in local_mathjax:
             target = (page.parent / src.split("?")[0]).resolve()
             assert target.is_file(), f"{page.relative_to(html)} refers to missing {src}"

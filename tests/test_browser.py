@@ -50,8 +50,7 @@ def served_book(built_book):
 def test_parameter_growth_page_renders_figure_and_math(served_book):
     if not CHROMIUM.exists():
         pytest.skip(
-            "/usr/bin/chromium is missing: install Debian's chromium "
-            "(apt-get install -y chromium); .ci/run does"
+            "/usr/bin/chromium is missing: install Debian's chromium (apt-get install -y chromium); .ci/run does"
         )
     from playwright.sync_api import sync_playwright
 
@@ -80,9 +79,7 @@ def test_parameter_growth_page_renders_figure_and_math(served_book):
             route_.abort()
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.route("**/*", route)
@@ -102,8 +99,7 @@ def test_parameter_growth_page_renders_figure_and_math(served_book):
                 timeout=30_000,
             )
             n_math = page.evaluate(
-                "() => MathJax.startup.promise.then("
-                "() => document.querySelectorAll('mjx-container').length)"
+                "() => MathJax.startup.promise.then(() => document.querySelectorAll('mjx-container').length)"
             )
             assert n_math >= 1, "MathJax typeset no formula on the page"
             raw_tex = page.evaluate(
@@ -117,8 +113,7 @@ def test_parameter_growth_page_renders_figure_and_math(served_book):
             # The notebook's stored figure is in the page and the browser decoded it.
             images = page.eval_on_selector_all(
                 "div.cell_output img",
-                "els => els.map(e => ({src: e.currentSrc || e.src, "
-                "complete: e.complete, width: e.naturalWidth}))",
+                "els => els.map(e => ({src: e.currentSrc || e.src, complete: e.complete, width: e.naturalWidth}))",
             )
             assert images, f"{PAGE} shows no figure from a notebook output"
             for img in images:

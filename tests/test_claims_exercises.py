@@ -27,6 +27,7 @@ def test_growth_claims_verdicts():
 
 def test_seed_files_named_in_the_ledger_exist():
     from pathlib import Path
+
     seeds = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
     if not seeds.exists():
         pytest.skip("shared/seeds is not beside this checkout")
@@ -34,9 +35,16 @@ def test_seed_files_named_in_the_ledger_exist():
         assert (seeds / r.seed).exists(), r.seed
 
 
-@pytest.mark.parametrize("claimed,computed,tol,expected", [
-    (175e9, 174.6e9, 0.05, "consistent"), (2.14e23, 3.14e23, 0.05, "inconsistent"),
-    (1, None, 0.05, "unverifiable"), (1, 2, None, "unverifiable"), (0, 0, 0.0, "consistent")])
+@pytest.mark.parametrize(
+    "claimed,computed,tol,expected",
+    [
+        (175e9, 174.6e9, 0.05, "consistent"),
+        (2.14e23, 3.14e23, 0.05, "inconsistent"),
+        (1, None, 0.05, "unverifiable"),
+        (1, 2, None, "unverifiable"),
+        (0, 0, 0.0, "consistent"),
+    ],
+)
 def test_verdict_rule(claimed, computed, tol, expected):
     assert verdict(claimed, computed, tol) == expected
 

@@ -18,6 +18,7 @@ P = lambda key: published.get(key).value  # noqa: E731
 
 # --- the calculator ---------------------------------------------------------------------------
 
+
 def test_training_run_of_a_config_uses_the_exact_count_and_estimate():
     cfg = presets.get("llama-7b")
     run = cost.training_run(cfg, 1e12, accelerator="a100", n_gpus=1024, mfu=0.5, price_per_gpu_hour=2.0)
@@ -26,7 +27,8 @@ def test_training_run_of_a_config_uses_the_exact_count_and_estimate():
     assert run.flops == pytest.approx(flops)
     assert run.params == counting.param_count(cfg)
     assert (run.gpu_hours, run.days, run.dollars, run.energy_mwh) == pytest.approx(
-        (est.gpu_hours, est.days, est.dollars, est.energy_mwh))
+        (est.gpu_hours, est.days, est.dollars, est.energy_mwh)
+    )
     assert run.tokens_per_s_per_gpu * run.gpu_hours * 3600 == pytest.approx(1e12)
     assert "exact" in run.method and "LLaMA" not in run.model
 
@@ -49,21 +51,33 @@ def test_training_run_of_a_moe_counts_active_parameters():
     assert run.params == counting.active_param_count(cfg) < counting.param_count(cfg)
 
 
-@pytest.mark.parametrize("args,kwargs,field", [
-    (("llama-7b",), dict(tokens=-1), "tokens"), ((presets.get("llama-7b"),), {}, "tokens"),
-    ((presets.get("llama-7b"), 1e12), dict(mfu=0), "mfu"), ((presets.get("llama-7b"), 1e12), dict(n_gpus=0), "n_gpus"),
-    ((presets.get("llama-7b"), 1e12), dict(accelerator="tpu-v9"), "accelerator"),
-    ((presets.get("llama-7b"), 1e12), dict(price_per_gpu_hour=-1), "price_per_gpu_hour"),
-    (([1, 2], 1e12), {}, "model"), ((True, 1e12), {}, "model"), ((7e9, 1e12), dict(context=2048), "context"),
-    (("gpt-5",), dict(tokens=1e12), "preset")])
+@pytest.mark.parametrize(
+    "args,kwargs,field",
+    [
+        (("llama-7b",), dict(tokens=-1), "tokens"),
+        ((presets.get("llama-7b"),), {}, "tokens"),
+        ((presets.get("llama-7b"), 1e12), dict(mfu=0), "mfu"),
+        ((presets.get("llama-7b"), 1e12), dict(n_gpus=0), "n_gpus"),
+        ((presets.get("llama-7b"), 1e12), dict(accelerator="tpu-v9"), "accelerator"),
+        ((presets.get("llama-7b"), 1e12), dict(price_per_gpu_hour=-1), "price_per_gpu_hour"),
+        (([1, 2], 1e12), {}, "model"),
+        ((True, 1e12), {}, "model"),
+        ((7e9, 1e12), dict(context=2048), "context"),
+        (("gpt-5",), dict(tokens=1e12), "preset"),
+    ],
+)
 def test_training_run_rejects_bad_input_naming_the_field(args, kwargs, field):
     with pytest.raises(ValueError, match=field):
         cost.training_run(*args, **kwargs)
 
 
 @settings(max_examples=50, deadline=None)
-@given(flops=st.floats(1e18, 1e26), mfu=st.floats(0.01, 1.0), n=st.integers(1, 100_000),
-       acc=st.sampled_from(sorted(hardware.ACCELERATORS)))
+@given(
+    flops=st.floats(1e18, 1e26),
+    mfu=st.floats(0.01, 1.0),
+    n=st.integers(1, 100_000),
+    acc=st.sampled_from(sorted(hardware.ACCELERATORS)),
+)
 def test_throughput_hours_and_mfu_are_mutually_inverse(flops, mfu, n, acc):
     dtype = "fp16" if acc.startswith("V100") else "bf16"
     hours = cost.gpu_hours(flops, acc, mfu, dtype)
@@ -85,6 +99,7 @@ def test_energy_is_hours_times_watts_times_pue():
 
 # --- the papers' figures, reproduced ------------------------------------------------------------
 
+
 def test_every_published_figure_has_a_source_and_a_positive_value():
     for key, fig in published.figures().items():
         assert fig.unit and len(fig.source) > 20, key
@@ -103,7 +118,8 @@ def test_palm_compute_6nd_and_with_attention_match_its_two_tables():
     cfg = presets.get("palm-540b")
     tokens = presets.preset("palm-540b").train_tokens
     assert counting.approx_training_flops(counting.param_count(cfg), tokens) == pytest.approx(
-        P("palm-540b.train_flops_6nd"), rel=0.002)
+        P("palm-540b.train_flops_6nd"), rel=0.002
+    )
     assert counting.flops_per_token(cfg, training=True) == pytest.approx(P("palm-540b.flops_per_token"), rel=0.002)
     assert counting.training_flops(cfg, tokens) == pytest.approx(P("palm-540b.train_flops"), rel=0.002)
 
@@ -111,14 +127,16 @@ def test_palm_compute_6nd_and_with_attention_match_its_two_tables():
 def test_palm_mfu_from_its_throughput_reproduces_the_paper():
     n_chips, tps = P("palm-540b.chips_phase1"), P("palm-540b.tokens_per_s")
     no_attention = cost.mfu_from_throughput(tps, 6 * 540e9, "tpuv4", n_chips)  # the paper's own rounding
-    with_attention = cost.mfu_from_throughput(tps, counting.flops_per_token(presets.get("palm-540b"), training=True),
-                                              "tpuv4", n_chips)
+    with_attention = cost.mfu_from_throughput(
+        tps, counting.flops_per_token(presets.get("palm-540b"), training=True), "tpuv4", n_chips
+    )
     assert no_attention == pytest.approx(P("palm-540b.mfu_no_attention"), abs=0.0005)
     assert with_attention == pytest.approx(P("palm-540b.mfu"), abs=0.001)
 
 
 def test_palm_energy_reproduces_its_emissions():
     from llmscale.pages.scaling.training_cost import palm_energy_mwh
+
     assert palm_energy_mwh() * P("palm-540b.tco2e_per_mwh") == pytest.approx(P("palm-540b.tco2e"), rel=0.001)
 
 
@@ -154,14 +172,24 @@ def test_gpt4_leak_is_one_consistent_equation_except_its_price():
 # --- the claims -------------------------------------------------------------------------------
 
 EXPECTED = {
-    "cost-gpt4-gpus": "consistent", "cost-gpt4-days": "consistent", "cost-gpt4-mfu": "consistent",
-    "cost-gpt4-dollars": "inconsistent", "cost-gpt4-dollars-8-15m": "inconsistent",
-    "cost-palm-energy": "inconsistent", "cost-palm-households": "consistent",
-    "cost-palm-duration": "consistent", "cost-gpt3-days": "consistent", "cost-gpt3-gpu-hours": "consistent",
-    "cost-gpt3-dollars": "consistent", "cost-gpt3-gpu-type": "inconsistent",
-    "cost-gpt3-gpus-003": "consistent", "cost-gpt3-gpus-004": "consistent",
-    "cost-chatgpt-run-millions": "consistent", "cost-gpt3-cpu-cores-004": "unverifiable",
-    "compute-ligo-flops": "consistent", "compute-ligo-halves-llm-compute": "unverifiable",
+    "cost-gpt4-gpus": "consistent",
+    "cost-gpt4-days": "consistent",
+    "cost-gpt4-mfu": "consistent",
+    "cost-gpt4-dollars": "inconsistent",
+    "cost-gpt4-dollars-8-15m": "inconsistent",
+    "cost-palm-energy": "inconsistent",
+    "cost-palm-households": "consistent",
+    "cost-palm-duration": "consistent",
+    "cost-gpt3-days": "consistent",
+    "cost-gpt3-gpu-hours": "consistent",
+    "cost-gpt3-dollars": "consistent",
+    "cost-gpt3-gpu-type": "inconsistent",
+    "cost-gpt3-gpus-003": "consistent",
+    "cost-gpt3-gpus-004": "consistent",
+    "cost-chatgpt-run-millions": "consistent",
+    "cost-gpt3-cpu-cores-004": "unverifiable",
+    "compute-ligo-flops": "consistent",
+    "compute-ligo-halves-llm-compute": "unverifiable",
 }
 
 
@@ -182,6 +210,7 @@ def test_claim_notes_carry_the_computed_numbers():
 
 
 # --- PyTorch's own FLOP counter on real presets (meta device: shapes only) ----------------------
+
 
 def _count(cfg, seq, backend):
     with torch.device("meta"):

@@ -13,12 +13,25 @@ from llmscale.config import FFN_KINDS, GATINGS, NORM_KINDS, POS_KINDS, ModelConf
 BASE = dict(n_layers=2, d_model=64, n_heads=4, vocab_size=100, seq_len=32)
 
 
-@pytest.mark.parametrize("changes,field", [
-    (dict(d_model=66), "n_heads"), (dict(n_kv_heads=3), "n_kv_heads"), (dict(ffn="geglu"), "ffn"),
-    (dict(norm="batchnorm"), "norm"), (dict(pos="alibi"), "pos"), (dict(top_k=3, n_experts=2), "top_k"),
-    (dict(n_layers=0), "n_layers"), (dict(vocab_size=-5), "vocab_size"), (dict(d_ff=0), "d_ff"),
-    (dict(head_dim=5, d_model=20, n_heads=4), "head_dim"), (dict(n_encoder_layers=-1), "n_encoder_layers"),
-    (dict(seq_len=2.5), "seq_len"), (dict(n_layers=True), "n_layers"), (dict(norm_eps=0.0), "norm_eps")])
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        (dict(d_model=66), "n_heads"),
+        (dict(n_kv_heads=3), "n_kv_heads"),
+        (dict(ffn="geglu"), "ffn"),
+        (dict(norm="batchnorm"), "norm"),
+        (dict(pos="alibi"), "pos"),
+        (dict(top_k=3, n_experts=2), "top_k"),
+        (dict(n_layers=0), "n_layers"),
+        (dict(vocab_size=-5), "vocab_size"),
+        (dict(d_ff=0), "d_ff"),
+        (dict(head_dim=5, d_model=20, n_heads=4), "head_dim"),
+        (dict(n_encoder_layers=-1), "n_encoder_layers"),
+        (dict(seq_len=2.5), "seq_len"),
+        (dict(n_layers=True), "n_layers"),
+        (dict(norm_eps=0.0), "norm_eps"),
+    ],
+)
 def test_invalid_config_names_the_field(changes, field):
     with pytest.raises(ValueError, match=field):
         ModelConfig(**{**BASE, **changes})
@@ -27,8 +40,7 @@ def test_invalid_config_names_the_field(changes, field):
 @given(d_model=st.integers(1, 4096), n_heads=st.integers(1, 64))
 def test_heads_must_divide_width_unless_head_dim_is_given(d_model, n_heads):
     if d_model % n_heads == 0:
-        cfg = ModelConfig(n_layers=1, d_model=d_model, n_heads=n_heads, vocab_size=10, seq_len=8,
-                          pos="learned")
+        cfg = ModelConfig(n_layers=1, d_model=d_model, n_heads=n_heads, vocab_size=10, seq_len=8, pos="learned")
         assert cfg.head_dim_ * n_heads == d_model
     else:
         with pytest.raises(ValueError, match=r"choose d_model a multiple of n_heads"):
@@ -91,13 +103,56 @@ GOOD = {
 }
 
 # Values of every kind; each field must reject those not among its GOOD values.
-BAD = [0, -1, 1, 2, -0.0, 0.0, 1.5, 2.0, -1e-5, "x", "", "1", "None", "rope", "swiglu", "RMSNorm", b"rope",
-       None, True, False, np.bool_(True), math.nan, math.inf, -math.inf, 1e400, -1e400, np.nan,
-       np.float64(2.0), np.int64(-3), np.int64(0), [], {}, (), [1], {"a": 1}, {1}, object(), 1j]
+BAD = [
+    0,
+    -1,
+    1,
+    2,
+    -0.0,
+    0.0,
+    1.5,
+    2.0,
+    -1e-5,
+    "x",
+    "",
+    "1",
+    "None",
+    "rope",
+    "swiglu",
+    "RMSNorm",
+    b"rope",
+    None,
+    True,
+    False,
+    np.bool_(True),
+    math.nan,
+    math.inf,
+    -math.inf,
+    1e400,
+    -1e400,
+    np.nan,
+    np.float64(2.0),
+    np.int64(-3),
+    np.int64(0),
+    [],
+    {},
+    (),
+    [1],
+    {"a": 1},
+    {1},
+    object(),
+    1j,
+]
 
 # The type each field is stored in after validation, by its annotation.
-STORED = {"int": (int,), "int | None": (int, type(None)), "float": (float,), "float | None": (float, type(None)),
-          "bool": (bool,), "str": (str,)}
+STORED = {
+    "int": (int,),
+    "int | None": (int, type(None)),
+    "float": (float,),
+    "float | None": (float, type(None)),
+    "bool": (bool,),
+    "str": (str,),
+}
 
 FIELDS = dataclasses.fields(ModelConfig)
 
@@ -146,26 +201,40 @@ def test_every_bad_value_is_refused_naming_the_field(field):
 def _bad_strategy(field):
     """Values the field cannot mean, drawn by kind (from its annotation and its GOOD values)."""
     good = [g for g in GOOD[field.name] if g is not None]
-    junk = st.one_of(st.binary(max_size=4), st.lists(st.integers(), max_size=2), st.just(object()),
-                     st.dictionaries(st.text(max_size=2), st.integers(), max_size=2), st.complex_numbers())
+    junk = st.one_of(
+        st.binary(max_size=4),
+        st.lists(st.integers(), max_size=2),
+        st.just(object()),
+        st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
+        st.complex_numbers(),
+    )
     kind = field.type
     if kind == "bool":
         return st.one_of(st.integers(), st.floats(), st.none(), st.text(), junk)
     if kind == "str":
-        return st.one_of(st.text().filter(lambda s: s not in good), st.integers(), st.floats(), st.booleans(),
-                         st.none(), junk)
+        return st.one_of(
+            st.text().filter(lambda s: s not in good), st.integers(), st.floats(), st.booleans(), st.none(), junk
+        )
     maybe_none = [] if kind.endswith("| None") else [st.none()]
     if kind.startswith("int"):
         low = min(good)
-        return st.one_of(st.just(low - 1), st.integers(max_value=low - 1), st.floats(), st.booleans(), st.text(),
-                         junk, *maybe_none)
+        return st.one_of(
+            st.just(low - 1), st.integers(max_value=low - 1), st.floats(), st.booleans(), st.text(), junk, *maybe_none
+        )
     if kind.startswith("float"):
         zero_ok = any(g == 0 for g in good)
         # Huge ints (beyond float range) are left to test_huge_ints_are_refused_by_float_fields.
         edge = [-1e-300, -1] if zero_ok else [0, 0.0, -0.0]
-        return st.one_of(st.sampled_from(edge), st.floats(max_value=0, exclude_max=zero_ok),
-                         st.sampled_from([math.nan, math.inf]),
-                         st.integers(-10**300, -1 if zero_ok else 0), st.booleans(), st.text(), junk, *maybe_none)
+        return st.one_of(
+            st.sampled_from(edge),
+            st.floats(max_value=0, exclude_max=zero_ok),
+            st.sampled_from([math.nan, math.inf]),
+            st.integers(-(10**300), -1 if zero_ok else 0),
+            st.booleans(),
+            st.text(),
+            junk,
+            *maybe_none,
+        )
     raise AssertionError(f"no strategy for {field.name}: {kind}")
 
 
@@ -178,4 +247,4 @@ def test_property_any_bad_value_of_any_field_is_refused_naming_the_field(data):
 
 @pytest.mark.parametrize("name", [f.name for f in FIELDS if f.type.startswith("float")])
 def test_huge_ints_are_refused_by_float_fields(name):
-    _check_rejected(name, -10**400)
+    _check_rejected(name, -(10**400))

@@ -19,9 +19,18 @@ def test_energy_uses_power_and_pue():
     assert est.energy_mwh == pytest.approx(est.gpu_hours * 400 * 1.2 / 1e6)
 
 
-@pytest.mark.parametrize("kwargs,field", [(dict(mfu=0), "mfu"), (dict(mfu=1.5), "mfu"), (dict(n_gpus=0), "n_gpus"),
-                                          (dict(pue=0.9), "pue"), (dict(price_per_gpu_hour=-1), "price_per_gpu_hour"),
-                                          (dict(dtype="fp4"), "dtype"), (dict(accelerator="tpu-v9"), "accelerator")])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        (dict(mfu=0), "mfu"),
+        (dict(mfu=1.5), "mfu"),
+        (dict(n_gpus=0), "n_gpus"),
+        (dict(pue=0.9), "pue"),
+        (dict(price_per_gpu_hour=-1), "price_per_gpu_hour"),
+        (dict(dtype="fp4"), "dtype"),
+        (dict(accelerator="tpu-v9"), "accelerator"),
+    ],
+)
 def test_bad_inputs_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field):
         cost.estimate(1e21, **{"accelerator": "a100", **kwargs})

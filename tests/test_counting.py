@@ -19,14 +19,23 @@ def buildable_configs(draw):
     d_model = draw(st.integers(2, 24)) * 4 if explicit_head_dim else n_heads * head_dim
     n_experts = draw(st.sampled_from([1, 1, 2, 4]))
     return ModelConfig(
-        n_layers=draw(st.integers(1, 3)), d_model=d_model, n_heads=n_heads,
+        n_layers=draw(st.integers(1, 3)),
+        d_model=d_model,
+        n_heads=n_heads,
         n_kv_heads=draw(st.sampled_from([None, n_kv])),
         head_dim=head_dim if explicit_head_dim else None,
-        vocab_size=draw(st.integers(2, 300)), seq_len=draw(st.integers(1, 64)),
-        d_ff=draw(st.sampled_from([None, 8, 40])), ffn=draw(st.sampled_from(["swiglu", "gelu", "relu"])),
-        norm=draw(st.sampled_from(["rmsnorm", "layernorm"])), pos=draw(st.sampled_from(["rope", "learned"])),
-        tie_embeddings=draw(st.booleans()), bias=draw(st.booleans()), n_experts=n_experts,
-        top_k=draw(st.integers(1, n_experts)), multiple_of=draw(st.sampled_from([1, 8, 256])))
+        vocab_size=draw(st.integers(2, 300)),
+        seq_len=draw(st.integers(1, 64)),
+        d_ff=draw(st.sampled_from([None, 8, 40])),
+        ffn=draw(st.sampled_from(["swiglu", "gelu", "relu"])),
+        norm=draw(st.sampled_from(["rmsnorm", "layernorm"])),
+        pos=draw(st.sampled_from(["rope", "learned"])),
+        tie_embeddings=draw(st.booleans()),
+        bias=draw(st.booleans()),
+        n_experts=n_experts,
+        top_k=draw(st.integers(1, n_experts)),
+        multiple_of=draw(st.sampled_from([1, 8, 256])),
+    )
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -53,9 +62,15 @@ def test_active_params_equal_total_minus_unchosen_experts(cfg):
 
 # Reference implementations: what Hugging Face's model classes instantiate for the same configs.
 HF_COUNTS = {
-    "gpt2-small": 124_439_808, "gpt2-medium": 354_823_168, "gpt2-large": 774_030_080,
-    "gpt2-xl": 1_557_611_200, "llama-7b": 6_738_415_616, "llama-13b": 13_015_864_320,
-    "llama-33b": 32_528_943_616, "llama-65b": 65_285_660_672, "mixtral-8x7b": 46_702_792_704,
+    "gpt2-small": 124_439_808,
+    "gpt2-medium": 354_823_168,
+    "gpt2-large": 774_030_080,
+    "gpt2-xl": 1_557_611_200,
+    "llama-7b": 6_738_415_616,
+    "llama-13b": 13_015_864_320,
+    "llama-33b": 32_528_943_616,
+    "llama-65b": 65_285_660_672,
+    "mixtral-8x7b": 46_702_792_704,
 }
 
 
@@ -68,21 +83,37 @@ def _hf_model(name):
     transformers = pytest.importorskip("transformers")
     cfg = presets.get(name)
     if name.startswith("gpt2"):
-        hf = transformers.GPT2Config(n_layer=cfg.n_layers, n_embd=cfg.d_model, n_head=cfg.n_heads,
-                                     vocab_size=cfg.vocab_size, n_positions=cfg.seq_len)
+        hf = transformers.GPT2Config(
+            n_layer=cfg.n_layers,
+            n_embd=cfg.d_model,
+            n_head=cfg.n_heads,
+            vocab_size=cfg.vocab_size,
+            n_positions=cfg.seq_len,
+        )
         cls = transformers.GPT2LMHeadModel
     elif name.startswith("llama"):
-        hf = transformers.LlamaConfig(hidden_size=cfg.d_model, intermediate_size=cfg.ff_dim,
-                                      num_hidden_layers=cfg.n_layers, num_attention_heads=cfg.n_heads,
-                                      vocab_size=cfg.vocab_size, max_position_embeddings=cfg.seq_len,
-                                      tie_word_embeddings=False)
+        hf = transformers.LlamaConfig(
+            hidden_size=cfg.d_model,
+            intermediate_size=cfg.ff_dim,
+            num_hidden_layers=cfg.n_layers,
+            num_attention_heads=cfg.n_heads,
+            vocab_size=cfg.vocab_size,
+            max_position_embeddings=cfg.seq_len,
+            tie_word_embeddings=False,
+        )
         cls = transformers.LlamaForCausalLM
     else:
-        hf = transformers.MixtralConfig(hidden_size=cfg.d_model, intermediate_size=cfg.ff_dim,
-                                        num_hidden_layers=cfg.n_layers, num_attention_heads=cfg.n_heads,
-                                        num_key_value_heads=cfg.kv_heads, vocab_size=cfg.vocab_size,
-                                        num_local_experts=cfg.n_experts, num_experts_per_tok=cfg.top_k,
-                                        tie_word_embeddings=False)
+        hf = transformers.MixtralConfig(
+            hidden_size=cfg.d_model,
+            intermediate_size=cfg.ff_dim,
+            num_hidden_layers=cfg.n_layers,
+            num_attention_heads=cfg.n_heads,
+            num_key_value_heads=cfg.kv_heads,
+            vocab_size=cfg.vocab_size,
+            num_local_experts=cfg.n_experts,
+            num_experts_per_tok=cfg.top_k,
+            tie_word_embeddings=False,
+        )
         cls = transformers.MixtralForCausalLM
     with torch.device("meta"):
         return cls(hf)
@@ -94,10 +125,19 @@ def test_reference_implementation_instantiates_the_counted_parameters(name):
     assert hf.num_parameters() == counting.param_count(presets.get(name))
 
 
-@pytest.mark.parametrize("name,reported,tol", [
-    ("transformer-base", 65e6, 0.05), ("transformer-big", 213e6, 0.01), ("gpt3-175b", 175e9, 0.005),
-    ("gpt3-13b", 13e9, 0.01), ("gopher-280b", 280e9, 0.005), ("chinchilla-70b", 70e9, 0.01),
-    ("palm-540b", 540.35e9, 0.0002), ("gpt4-reported", 1.8e12, 0.03)])
+@pytest.mark.parametrize(
+    "name,reported,tol",
+    [
+        ("transformer-base", 65e6, 0.05),
+        ("transformer-big", 213e6, 0.01),
+        ("gpt3-175b", 175e9, 0.005),
+        ("gpt3-13b", 13e9, 0.01),
+        ("gopher-280b", 280e9, 0.005),
+        ("chinchilla-70b", 70e9, 0.01),
+        ("palm-540b", 540.35e9, 0.0002),
+        ("gpt4-reported", 1.8e12, 0.03),
+    ],
+)
 def test_preset_counts_agree_with_papers(name, reported, tol):
     assert counting.param_count(presets.get(name)) == pytest.approx(reported, rel=tol)
 
@@ -125,6 +165,7 @@ def test_breakdown_moves_to_feed_forward_with_width():
 
 def _counted_flops(cfg, batch, seq, training):
     from torch.nn.attention import SDPBackend, sdpa_kernel
+
     m = model.build(cfg, seed=0)
     x = torch.randint(0, cfg.vocab_size, (batch, seq))
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
@@ -135,11 +176,26 @@ def _counted_flops(cfg, batch, seq, training):
 
 
 @pytest.mark.parametrize("training", [False, True])
-@pytest.mark.parametrize("cfg", [
-    ModelConfig(n_layers=2, d_model=64, n_heads=4, vocab_size=97, seq_len=32),
-    ModelConfig(n_layers=3, d_model=96, n_heads=6, n_kv_heads=2, vocab_size=50, seq_len=48, ffn="gelu",
-                norm="layernorm", pos="learned", bias=True, tie_embeddings=True),
-    ModelConfig(n_layers=1, d_model=32, n_heads=2, vocab_size=40, seq_len=16, head_dim=24, n_kv_heads=1)])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        ModelConfig(n_layers=2, d_model=64, n_heads=4, vocab_size=97, seq_len=32),
+        ModelConfig(
+            n_layers=3,
+            d_model=96,
+            n_heads=6,
+            n_kv_heads=2,
+            vocab_size=50,
+            seq_len=48,
+            ffn="gelu",
+            norm="layernorm",
+            pos="learned",
+            bias=True,
+            tie_embeddings=True,
+        ),
+        ModelConfig(n_layers=1, d_model=32, n_heads=2, vocab_size=40, seq_len=16, head_dim=24, n_kv_heads=1),
+    ],
+)
 def test_flops_per_token_equals_pytorch_flop_counter(cfg, training):
     batch, seq = 3, cfg.seq_len
     counted = _counted_flops(cfg, batch, seq, training)

@@ -27,7 +27,7 @@ from llmscale.data import (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def english_bpe(vocab_size: int) -> BPETokenizer:
     """A tokenizer trained on the English text, shared between tests (training is deterministic)."""
     return BPETokenizer.train(english_text(), vocab_size)
@@ -350,7 +350,7 @@ def test_bpe_rejects_too_small_vocab_and_bad_ids() -> None:
     with pytest.raises(ValueError, match="vocab_size=100"):
         BPETokenizer.train("hello", 100)
     tok = BPETokenizer()
-    assert tok.vocab_size == 256 and tok.encode("hé") == list("hé".encode("utf-8"))
+    assert tok.vocab_size == 256 and tok.encode("hé") == list("hé".encode())
     with pytest.raises(ValueError, match="token id 256"):
         tok.decode([104, 256])
     with pytest.raises(ValueError, match="token id -1"):
@@ -359,7 +359,7 @@ def test_bpe_rejects_too_small_vocab_and_bad_ids() -> None:
 
 def test_bpe_decode_of_a_cut_character_is_replaced_not_an_error() -> None:
     tok = BPETokenizer()
-    assert tok.decode(list("é".encode("utf-8"))[:1]) == "\ufffd"
+    assert tok.decode(list("é".encode())[:1]) == "\ufffd"
 
 
 # ---------------------------------------------------------------------------
@@ -481,7 +481,9 @@ def test_load_corpus_english_trains_once_then_reads_the_cache(tmp_path, monkeypa
     tokens = np.concatenate([first.train, first.val])
     assert first.tokenizer.decode(tokens.tolist()) == english_text()
     assert len(first.val) == round(0.1 * len(tokens))
-    assert first.description.startswith("English: Python 3.11.7 Language Reference topics (465,126 chars, sha256 71f2ff5d99bd)")
+    assert first.description.startswith(
+        "English: Python 3.11.7 Language Reference topics (465,126 chars, sha256 71f2ff5d99bd)"
+    )
 
 
 def test_load_corpus_english_rebuilds_a_corrupt_cache(tmp_path, monkeypatch) -> None:

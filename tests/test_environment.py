@@ -6,6 +6,7 @@ import re
 import tomllib
 
 import yaml
+
 from conftest import ROOT
 
 # PyPI name -> conda-forge name, where they differ.
@@ -95,8 +96,7 @@ def test_environment_yml_matches_pyproject():
         where, got = found[name]
         expected = _conda_spec_from_pip(spec) if where == "conda" else spec
         assert got == expected, (
-            f"{name}: pyproject.toml has {spec!r}, environment.yml ({where}) has {got!r}"
-            f" (expected {expected!r})"
+            f"{name}: pyproject.toml has {spec!r}, environment.yml ({where}) has {got!r} (expected {expected!r})"
         )
     for name in CONDA_NAMES:
         if name in wanted and name in found and found[name][0] == "conda":

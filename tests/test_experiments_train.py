@@ -25,8 +25,9 @@ def markov():
 
 def test_training_lowers_validation_loss_and_reports_throughput(markov):
     cfg = ModelConfig(n_layers=2, d_model=64, n_heads=4, vocab_size=markov.vocab_size, seq_len=64)
-    hist = train.train(cfg, markov.train, markov.val, steps=80, batch_size=16, eval_every=40,
-                       progress=False, device="cpu")
+    hist = train.train(
+        cfg, markov.train, markov.val, steps=80, batch_size=16, eval_every=40, progress=False, device="cpu"
+    )
     assert hist.eval_steps == [40, 80]
     assert hist.val_loss[-1] < hist.val_loss[0] < 4.2
     assert hist.tokens == 80 * 16 * 64
@@ -93,6 +94,7 @@ def test_missing_result_names_the_command(tmp_path, demo_experiment):
 def test_benchmark_harness_builds_matching_models_and_reports_a_ratio():
     pytest.importorskip("transformers")
     from llmscale.benchmarks import decoder_vs_transformers
+
     cfg = ModelConfig(n_layers=1, d_model=32, n_heads=2, vocab_size=64, seq_len=16)
     r = decoder_vs_transformers.benchmark(cfg, batch_size=2, steps=2, warmup=1)
     assert r["params"] == 32 * 64 * 2 + 1 * (4 * 32 * 32 + 3 * 32 * cfg.ff_dim + 2 * 32) + 32

@@ -41,8 +41,10 @@ def test_objective_gradient_matches_finite_differences():
     theta = np.array([5.0, 7.0, 0.5, 0.4, 0.55])
     _, grad = fitting._objective(theta, *args)
     eps = 1e-6
-    numeric = [(fitting._objective(theta + eps * e, *args)[0] - fitting._objective(theta - eps * e, *args)[0])
-               / (2 * eps) for e in np.eye(5)]
+    numeric = [
+        (fitting._objective(theta + eps * e, *args)[0] - fitting._objective(theta - eps * e, *args)[0]) / (2 * eps)
+        for e in np.eye(5)
+    ]
     assert grad == pytest.approx(numeric, rel=1e-4, abs=1e-10)
 
 
@@ -94,8 +96,7 @@ def test_isoflop_parabola_minima_give_the_frontier_exponents():
     assert iso.d_opt.exponent == pytest.approx(TRUE.b, abs=0.02)
     n_star, _ = TRUE.compute_optimal(BUDGETS)
     assert [p.argmin for p in iso.n_parabolas] == pytest.approx(n_star, rel=0.1)
-    boot = fitting.bootstrap_isoflop(c, n, d, loss * np.exp(0.002 * np.sin(np.arange(len(n)))),
-                                     n_boot=50)
+    boot = fitting.bootstrap_isoflop(c, n, d, loss * np.exp(0.002 * np.sin(np.arange(len(n)))), n_boot=50)
     lo, hi = boot.interval("a", 0.95)
     assert lo < TRUE.a < hi
 
@@ -211,11 +212,21 @@ def test_the_sweep_gives_the_same_runs_in_parallel_as_one_at_a_time(monkeypatch)
     spec = isoflop_sweep.SIZES["tiny"]
     corpus = isoflop_sweep.load_language("tiny")
     assert [(r["budget"], r["n_layers"], r["d_model"]) for r in parallel] == [
-        (b, L, d) for b, shapes in zip(spec.budgets, spec.shapes) for L, d in shapes]
+        (b, L, d) for b, shapes in zip(spec.budgets, spec.shapes) for L, d in shapes
+    ]
     for r in (parallel[0], parallel[-1]):
-        alone = isoflop_sweep.run_point(corpus, r["n_layers"], r["d_model"], r["budget"], batch_size=spec.batch_size,
-                                  seq_len=spec.seq_len, lr=spec.lr, min_lr_ratio=spec.min_lr_ratio,
-                                  eval_tokens=spec.eval_tokens, threads=spec.threads)
+        alone = isoflop_sweep.run_point(
+            corpus,
+            r["n_layers"],
+            r["d_model"],
+            r["budget"],
+            batch_size=spec.batch_size,
+            seq_len=spec.seq_len,
+            lr=spec.lr,
+            min_lr_ratio=spec.min_lr_ratio,
+            eval_tokens=spec.eval_tokens,
+            threads=spec.threads,
+        )
         assert alone["val_loss"] == r["val_loss"] and alone["train_loss_last"] == r["train_loss_last"]
 
 
@@ -255,9 +266,17 @@ def test_loss_frontier_needs_four_budgets_and_keeps_its_floor_below_the_losses()
 def test_bracketed_budgets_keep_only_those_whose_best_run_is_inside_the_window():
     budgets = [1, 1, 1, 2, 2, 2, 3, 3, 3]
     sizes = [10, 20, 40, 10, 20, 40, 10, 20, 40]
-    losses = [2.0, 2.1, 2.2,  # best at the smallest size: the optimum lies below the window
-              2.0, 1.9, 2.0,  # bracketed
-              2.0, 1.9, 1.8]  # best at the largest size
+    losses = [
+        2.0,
+        2.1,
+        2.2,  # best at the smallest size: the optimum lies below the window
+        2.0,
+        1.9,
+        2.0,  # bracketed
+        2.0,
+        1.9,
+        1.8,
+    ]  # best at the largest size
     assert fitting.bracketed_budgets(budgets, sizes, losses) == [2.0]
     with pytest.raises(ValueError, match="one value per run"):
         fitting.bracketed_budgets(budgets[:-1], sizes, losses)

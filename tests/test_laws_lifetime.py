@@ -24,14 +24,23 @@ LAWS = [CHINCHILLA, CHINCHILLA_TEX, BESIROGLU]
 
 def _numeric_optimum(law, flops):
     """argmin over N of L(N, C/(6N)), by a bounded scalar search in log N."""
-    res = minimize_scalar(lambda ln: float(law.loss(np.exp(ln), flops / (6 * np.exp(ln)))),
-                          bounds=(np.log(1e3), np.log(flops / 6 / 1e3)), method="bounded",
-                          options={"xatol": 1e-10})
+    res = minimize_scalar(
+        lambda ln: float(law.loss(np.exp(ln), flops / (6 * np.exp(ln)))),
+        bounds=(np.log(1e3), np.log(flops / 6 / 1e3)),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
     return float(np.exp(res.x))
 
 
-random_laws = st.builds(ParametricLaw, E=st.floats(0.5, 2.5), A=st.floats(50, 5000), B=st.floats(50, 5000),
-                 alpha=st.floats(0.15, 0.6), beta=st.floats(0.15, 0.6))
+random_laws = st.builds(
+    ParametricLaw,
+    E=st.floats(0.5, 2.5),
+    A=st.floats(50, 5000),
+    B=st.floats(50, 5000),
+    alpha=st.floats(0.15, 0.6),
+    beta=st.floats(0.15, 0.6),
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -86,8 +95,7 @@ def test_frontiers_fitted_to_the_tables_recover_table2_exponents():
 
 
 def test_tables_obey_six_n_d_except_the_printed_typo():
-    tables = [laws.HOFFMANN_TABLE3_APPROACH1, laws.HOFFMANN_TABLEA3_APPROACH2,
-              laws.HOFFMANN_TABLEA3_APPROACH3]
+    tables = [laws.HOFFMANN_TABLE3_APPROACH1, laws.HOFFMANN_TABLEA3_APPROACH2, laws.HOFFMANN_TABLEA3_APPROACH3]
     off = [(n, c / (6 * n * d)) for table in tables for n, c, d in table]
     bad = [(n, r) for n, r in off if not 0.95 < r < 1.05]
     assert bad == [(175e9, pytest.approx(0.1, rel=0.01))]  # 1.26e24 printed for 1.26e25
@@ -184,13 +192,14 @@ def test_served_tokens_for_optimum_inverts_optimal_params():
 def test_break_even_is_a_true_crossing(law):
     t = lifetime.compare_to_compute_optimal(law, 6.7e9, 1e12)
     assert t.extra_training_flops > 0 and t.saving_per_token > 0
-    at = lifetime.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss,
-                                t.break_even_tokens)
+    at = lifetime.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss, t.break_even_tokens)
     assert at[0] == pytest.approx(at[1], rel=1e-9)
-    before = lifetime.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss,
-                                    0.9 * t.break_even_tokens)
-    after = lifetime.lifetime_flops(law, np.array([t.n_params, t.optimal_params]), t.target_loss,
-                                   1.1 * t.break_even_tokens)
+    before = lifetime.lifetime_flops(
+        law, np.array([t.n_params, t.optimal_params]), t.target_loss, 0.9 * t.break_even_tokens
+    )
+    after = lifetime.lifetime_flops(
+        law, np.array([t.n_params, t.optimal_params]), t.target_loss, 1.1 * t.break_even_tokens
+    )
     assert before[0] > before[1] and after[0] < after[1]
 
 
@@ -200,22 +209,25 @@ def test_break_even_is_zero_when_the_small_model_is_cheaper_to_train():
     assert lifetime.break_even_tokens(BESIROGLU, float(n_co), 3 * float(n_co), TARGET) == 0.0
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: lifetime.min_params(BESIROGLU, 1.5), "irreducible loss"),
-    (lambda: lifetime.tokens_to_reach(BESIROGLU, 1e6, TARGET), "cannot reach target_loss"),
-    (lambda: lifetime.lifetime_flops(BESIROGLU, 7e9, TARGET, -1), "served_tokens"),
-    (lambda: lifetime.break_even_tokens(BESIROGLU, 7e9, 7e9, TARGET), "must be smaller"),
-    (lambda: lifetime.compare_to_compute_optimal(BESIROGLU, 70e9, 1e11), "not past its compute-optimal"),
-    (lambda: lifetime.served_tokens_for_optimum(BESIROGLU, 1e11, TARGET), "larger than the compute-optimal"),
-    (lambda: BESIROGLU.optimal_for_loss(1.0), "irreducible loss"),
-    (lambda: BESIROGLU.compute_optimal(0), "flops must be > 0"),
-    (lambda: KAPLAN.loss_n(-1), "n_params"),
-    (lambda: KAPLAN.compute_optimal([1e21, 0]), "flops"),
-    (lambda: PowerLawFrontier(a=1.2, k=1.0), "must lie in"),
-    (lambda: PowerLawFrontier.fit([1e9], [1e20]), "at least two"),
-    (lambda: ParametricLaw(E=1.7, A=-1, B=400, alpha=0.3, beta=0.3), "A=-1"),
-    (lambda: laws.non_embedding_params(1e8, 0, 1024, 40), "vocab_size"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: lifetime.min_params(BESIROGLU, 1.5), "irreducible loss"),
+        (lambda: lifetime.tokens_to_reach(BESIROGLU, 1e6, TARGET), "cannot reach target_loss"),
+        (lambda: lifetime.lifetime_flops(BESIROGLU, 7e9, TARGET, -1), "served_tokens"),
+        (lambda: lifetime.break_even_tokens(BESIROGLU, 7e9, 7e9, TARGET), "must be smaller"),
+        (lambda: lifetime.compare_to_compute_optimal(BESIROGLU, 70e9, 1e11), "not past its compute-optimal"),
+        (lambda: lifetime.served_tokens_for_optimum(BESIROGLU, 1e11, TARGET), "larger than the compute-optimal"),
+        (lambda: BESIROGLU.optimal_for_loss(1.0), "irreducible loss"),
+        (lambda: BESIROGLU.compute_optimal(0), "flops must be > 0"),
+        (lambda: KAPLAN.loss_n(-1), "n_params"),
+        (lambda: KAPLAN.compute_optimal([1e21, 0]), "flops"),
+        (lambda: PowerLawFrontier(a=1.2, k=1.0), "must lie in"),
+        (lambda: PowerLawFrontier.fit([1e9], [1e20]), "at least two"),
+        (lambda: ParametricLaw(E=1.7, A=-1, B=400, alpha=0.3, beta=0.3), "A=-1"),
+        (lambda: laws.non_embedding_params(1e8, 0, 1024, 40), "vocab_size"),
+    ],
+)
 def test_bad_input_is_a_clear_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -223,14 +235,14 @@ def test_bad_input_is_a_clear_value_error(call, match):
 
 # ---- claims --------------------------------------------------------------------------------
 
+
 def test_laws_and_budgets_claims_verdicts():
     by_id = {r.id: r for r in claims.evaluate() if r.id.startswith("laws-")}
     assert by_id["laws-llama13b-one-v100"].verdict == "consistent"
     assert by_id["laws-llama13b-one-v100"].computed == 1
     assert by_id["laws-llama13b-tenth-of-gpt3"].computed == pytest.approx(13.4, abs=0.1)
     assert by_id["laws-hoffmann-10b-200b"].verdict == "consistent"
-    for qualitative in ["laws-smaller-model-fixed-compute", "laws-smaller-cheaper-lifetime",
-                        "laws-llama-overtrained"]:
+    for qualitative in ["laws-smaller-model-fixed-compute", "laws-smaller-cheaper-lifetime", "laws-llama-overtrained"]:
         assert by_id[qualitative].computed == 1.0 and by_id[qualitative].verdict == "consistent"
     assert by_id["laws-llama13b-beats-gpt3"].verdict == "unverifiable"
 

@@ -24,9 +24,26 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "llmscale"
 
 # Layers, bottom to top. A module is named by its dotted path under llmscale ("scaling.laws").
-ARITHMETIC = {"units", "_validate", "_io", "_registry", "config", "presets", "hardware", "counting", "cost",
-              "published", "scaling.laws", "scaling.fitting", "scaling.lifetime", "scaling.mixtures",
-              "parallelism.memory", "parallelism.comms", "inference.kv_cache", "inference.decode"}
+ARITHMETIC = {
+    "units",
+    "_validate",
+    "_io",
+    "_registry",
+    "config",
+    "presets",
+    "hardware",
+    "counting",
+    "cost",
+    "published",
+    "scaling.laws",
+    "scaling.fitting",
+    "scaling.lifetime",
+    "scaling.mixtures",
+    "parallelism.memory",
+    "parallelism.comms",
+    "inference.kv_cache",
+    "inference.decode",
+}
 CORE = {"measure", "model", "data", "train"}
 CHAPTERS = ["scaling", "parallelism", "inference", "compression"]  # in the book's order
 BOOK = {"experiments", "pages", "claims", "exercises", "display", "plot", "benchmarks"}
@@ -49,7 +66,7 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
         base = node.module or ""
         if base != "llmscale" and not base.startswith("llmscale."):
             return "!" + base  # outside the package
-        return base[len("llmscale."):] if base != "llmscale" else ""
+        return base[len("llmscale.") :] if base != "llmscale" else ""
     package = module.split(".") if is_package else module.split(".")[:-1]
     if module == "":
         package = []
@@ -67,8 +84,13 @@ def _imports(module: str, source: str | None = None, is_package: bool | None = N
         if isinstance(node, ast.Import):
             for alias in node.names:
                 name = alias.name
-                out.add(name[len("llmscale."):] if name.startswith("llmscale.") else
-                        "" if name == "llmscale" else "!" + name)
+                out.add(
+                    name[len("llmscale.") :]
+                    if name.startswith("llmscale.")
+                    else ""
+                    if name == "llmscale"
+                    else "!" + name
+                )
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(module, is_package, node)
             if base.startswith("!"):
@@ -149,7 +171,7 @@ def test_there_is_no_import_cycle_lazy_imports_included():
         state[m] = 1
         for t in edges(m):
             if state.get(t) == 1:
-                cycle = stack[stack.index(t):] + [t]
+                cycle = stack[stack.index(t) :] + [t]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if t not in state:
                 visit(t, [*stack, t])
@@ -162,11 +184,12 @@ def test_there_is_no_import_cycle_lazy_imports_included():
 
 def test_the_import_reader_sees_lazy_relative_and_absolute_imports():
     # The checks above can fail only if the reader sees every kind of import statement.
-    source = ("import numpy as np\nfrom . import counting\nfrom ..model import moe\n"
-              "def f():\n    import torch.distributed\n    from llmscale.pages.scaling import data\n")
+    source = (
+        "import numpy as np\nfrom . import counting\nfrom ..model import moe\n"
+        "def f():\n    import torch.distributed\n    from llmscale.pages.scaling import data\n"
+    )
     found = _imports("inference.decode", source, is_package=False)
-    assert found == {"!numpy", "inference",
-                     "model.moe", "!torch.distributed", "pages.scaling.data"}
+    assert found == {"!numpy", "inference", "model.moe", "!torch.distributed", "pages.scaling.data"}
     assert _imports("counting", "from .model import decoder\n", is_package=False) == {"model.decoder"}
     assert _layer("counting") == "arithmetic" and _layer("model.moe") == "core"
     assert _layer("pages.scaling.data") == "book" and _layer("parallelism.labs.ddp") == "chapter"
@@ -174,6 +197,7 @@ def test_the_import_reader_sees_lazy_relative_and_absolute_imports():
 
 
 # --- one page, one module ----------------------------------------------------------------------
+
 
 def _toc_notebooks() -> set[str]:
     toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
@@ -187,15 +211,18 @@ def _toc_notebooks() -> set[str]:
 
     for part in toc.get("parts", []):
         walk(part.get("chapters", []))
-    return {f[len("notebooks/"):] for f in files if f.startswith("notebooks/")}
+    return {f[len("notebooks/") :] for f in files if f.startswith("notebooks/")}
 
 
 def test_every_notebook_in_the_toc_has_a_page_module_and_every_page_module_a_notebook():
     from llmscale import pages
 
     notebooks = _toc_notebooks()
-    on_disk = {str(p.relative_to(ROOT / "notebooks").with_suffix("")) for p in (ROOT / "notebooks").rglob("*.ipynb")
-               if ".ipynb_checkpoints" not in p.parts}
+    on_disk = {
+        str(p.relative_to(ROOT / "notebooks").with_suffix(""))
+        for p in (ROOT / "notebooks").rglob("*.ipynb")
+        if ".ipynb_checkpoints" not in p.parts
+    }
     assert notebooks == on_disk, "every notebook is in the table of contents, and only those"
     assert set(pages.names()) == notebooks
 
@@ -224,14 +251,17 @@ def test_checking_an_exercise_imports_only_its_pages_module():
     import subprocess
     import sys
 
-    code = ("import sys; from llmscale import exercises; exercises.check('parameter-growth-1', 1, quiet=True); "
-            "loaded = sorted(m for m in sys.modules if m.startswith('llmscale.pages.') and m.count('.') == 3); "
-            "print(loaded, 'torch' in sys.modules)")
+    code = (
+        "import sys; from llmscale import exercises; exercises.check('parameter-growth-1', 1, quiet=True); "
+        "loaded = sorted(m for m in sys.modules if m.startswith('llmscale.pages.') and m.count('.') == 3); "
+        "print(loaded, 'torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['llmscale.pages.scaling.parameter_growth'] False"
 
 
 # --- experiments and results ----------------------------------------------------------------
+
 
 def test_each_experiment_module_is_named_after_its_experiment():
     from llmscale import experiments

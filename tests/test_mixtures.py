@@ -16,6 +16,7 @@ LAW = mixtures.MUENNIGHOFF
 
 # --- Muennighoff et al. 2023 ----------------------------------------------------------------
 
+
 def test_data_constrained_law_reproduces_the_authors_predictions():
     # The authors' README ("Parametric Fit") prints these for the two models of their Figure 1.
     assert LAW.loss(6.34e9, 242e9, 25e9) == pytest.approx(2.2256440889984477, rel=1e-12)
@@ -37,8 +38,9 @@ def test_effective_tokens_is_the_tokens_seen_up_to_one_epoch():
 
 
 @settings(max_examples=200, deadline=None)
-@given(unique=st.floats(1e3, 1e13), epochs=st.floats(1.0, 1e4), more=st.floats(1.001, 3.0),
-       r_star=st.floats(0.5, 100.0))
+@given(
+    unique=st.floats(1e3, 1e13), epochs=st.floats(1.0, 1e4), more=st.floats(1.001, 3.0), r_star=st.floats(0.5, 100.0)
+)
 def test_effective_tokens_grow_with_repeats_but_never_beyond_the_asymptote(unique, epochs, more, r_star):
     d_eff = mixtures.effective_tokens(epochs * unique, unique, r_star)
     assert d_eff <= epochs * unique * (1 + 1e-12)
@@ -74,6 +76,7 @@ def test_effective_params_discount_parameters_beyond_the_optimal_size():
 
 # --- Mixture arithmetic -----------------------------------------------------------------------
 
+
 def test_source_tokens_normalise_rounded_weights():
     d = mixtures.source_tokens([0.60, 0.22, 0.08, 0.08, 0.03], 300e9)
     assert d.sum() == pytest.approx(300e9)
@@ -104,8 +107,7 @@ def test_gpt3_table22_epochs_agree_with_weights_except_webtext2_and_wikipedia():
     implied, printed = g.implied_epochs(), np.asarray(g.epochs)
     off = implied / printed - 1
     ok = {k: abs(o) < 0.05 for k, o in zip(g.sources, off)}
-    assert ok == {"common_crawl": True, "webtext2": False, "books1": True, "books2": True,
-                  "wikipedia": False}
+    assert ok == {"common_crawl": True, "webtext2": False, "books1": True, "books2": True, "wikipedia": False}
     assert g.public_share() == pytest.approx((0.60 + 0.03) / 1.01)
 
 
@@ -117,22 +119,26 @@ def test_gpt4_unique_tokens_are_half_to_a_quarter_of_its_13t():
 
 # --- Clear errors -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: mixtures.source_tokens([67, 33], 1e12), "percent"),
-    (lambda: mixtures.source_tokens([0.5, 0.2], 1e12), "sum to"),
-    (lambda: mixtures.source_tokens([[0.5, 0.5]], 1e12), "one weight per source"),
-    (lambda: mixtures.unique_tokens(1e9, 0), "epochs"),
-    (lambda: mixtures.unique_tokens(-1, 2), "tokens"),
-    (lambda: mixtures.mixture_unique_tokens(1e12, [0.5, 0.5], [1, 2, 3]), "one epoch count per source"),
-    (lambda: mixtures.effective_tokens(1e9, 1e8, r_star=0), "r_star"),
-    (lambda: mixtures.effective_params(1e9, 2e9), "unique_params"),
-    (lambda: mixtures.epoch_value(0), "k >= 1"),
-    (lambda: mixtures.epochs_at_value(1.5), "fraction"),
-    (lambda: mixtures.published_mixture("gpt4"), "choose 'llama' or 'gpt3'"),
-    (lambda: mixtures.published_mixture("llama").get("reddit", "epochs"), "unknown source"),
-    (lambda: mixtures.published_mixture("llama").implied_epochs(), "dataset_tokens"),
-    (lambda: mixtures.Mixture("x", 1e9, ("a", "b"), ("A", "B"), (0.5, 0.5), (1.0,)), "epochs has 1"),
-])
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: mixtures.source_tokens([67, 33], 1e12), "percent"),
+        (lambda: mixtures.source_tokens([0.5, 0.2], 1e12), "sum to"),
+        (lambda: mixtures.source_tokens([[0.5, 0.5]], 1e12), "one weight per source"),
+        (lambda: mixtures.unique_tokens(1e9, 0), "epochs"),
+        (lambda: mixtures.unique_tokens(-1, 2), "tokens"),
+        (lambda: mixtures.mixture_unique_tokens(1e12, [0.5, 0.5], [1, 2, 3]), "one epoch count per source"),
+        (lambda: mixtures.effective_tokens(1e9, 1e8, r_star=0), "r_star"),
+        (lambda: mixtures.effective_params(1e9, 2e9), "unique_params"),
+        (lambda: mixtures.epoch_value(0), "k >= 1"),
+        (lambda: mixtures.epochs_at_value(1.5), "fraction"),
+        (lambda: mixtures.published_mixture("gpt4"), "choose 'llama' or 'gpt3'"),
+        (lambda: mixtures.published_mixture("llama").get("reddit", "epochs"), "unknown source"),
+        (lambda: mixtures.published_mixture("llama").implied_epochs(), "dataset_tokens"),
+        (lambda: mixtures.Mixture("x", 1e9, ("a", "b"), ("A", "B"), (0.5, 0.5), (1.0,)), "epochs has 1"),
+    ],
+)
 def test_bad_input_is_a_clear_value_error(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -140,10 +146,20 @@ def test_bad_input_is_a_clear_value_error(call, match):
 
 # --- The live run -----------------------------------------------------------------------------
 
+
 def _tiny():
     corpus = data.load_corpus("markov", n_tokens=20_000, order=1, seed=0)
-    cfg = ModelConfig(n_layers=1, d_model=16, n_heads=2, vocab_size=corpus.vocab_size, seq_len=16,
-                      ffn="gelu", norm="layernorm", pos="learned", bias=True)
+    cfg = ModelConfig(
+        n_layers=1,
+        d_model=16,
+        n_heads=2,
+        vocab_size=corpus.vocab_size,
+        seq_len=16,
+        ffn="gelu",
+        norm="layernorm",
+        pos="learned",
+        bias=True,
+    )
     return corpus, cfg
 
 
@@ -168,6 +184,7 @@ def test_repetition_runs_refuse_a_pool_smaller_than_one_epoch():
 
 
 # --- Claims -----------------------------------------------------------------------------------
+
 
 def test_data_claims_verdicts():
     by_id = {r.id: r for r in claims.evaluate() if r.id.startswith("data-")}

@@ -18,8 +18,9 @@ def test_logits_shape_and_loss_of_untrained_model_is_near_log_vocab():
     assert loss.item() == pytest.approx(torch.log(torch.tensor(50.0)).item(), rel=0.05)
 
 
-@pytest.mark.parametrize("cfg", [CFG, CFG.replace(pos="learned", ffn="gelu", norm="layernorm", bias=True),
-                                 CFG.replace(n_experts=4, top_k=2)])
+@pytest.mark.parametrize(
+    "cfg", [CFG, CFG.replace(pos="learned", ffn="gelu", norm="layernorm", bias=True), CFG.replace(n_experts=4, top_k=2)]
+)
 def test_decoder_is_causal(cfg):
     m = model.build(cfg, seed=0).eval()
     x = torch.randint(0, 50, (1, 16))

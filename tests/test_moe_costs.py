@@ -1,4 +1,4 @@
-"""What experts cost (`counting`, `parallelism.memory`, `parallelism.comms`, `inference.decode`), the mixture-of-experts claims, and the moe-sweep experiment."""
+"""What experts cost (counting, parallelism.memory and .comms, inference.decode), the MoE claims, and moe-sweep."""
 
 import itertools
 import math
@@ -17,6 +17,7 @@ MIXTRAL = presets.get("mixtral-8x7b")
 
 # --- expected distinct experts ----------------------------------------------------------------
 
+
 def _enumerated_distinct_experts(n_experts, top_k, batch):
     """Exact expectation by enumerating every way `batch` tokens can each pick k of E experts."""
     subsets = list(itertools.combinations(range(n_experts), top_k))
@@ -29,11 +30,13 @@ def _enumerated_distinct_experts(n_experts, top_k, batch):
 @pytest.mark.parametrize("n_experts,top_k,batch", [(4, 2, 2), (4, 1, 3), (5, 2, 3), (6, 3, 2), (8, 2, 2)])
 def test_expected_distinct_experts_equals_exhaustive_enumeration(n_experts, top_k, batch):
     assert decode.expected_distinct_experts(n_experts, top_k, batch) == pytest.approx(
-        _enumerated_distinct_experts(n_experts, top_k, batch), rel=1e-12)
+        _enumerated_distinct_experts(n_experts, top_k, batch), rel=1e-12
+    )
 
 
-@pytest.mark.parametrize("n_experts,top_k,batch", [(16, 2, 1), (16, 2, 8), (16, 2, 32), (64, 2, 16),
-                                                   (8, 2, 4), (128, 8, 8)])
+@pytest.mark.parametrize(
+    "n_experts,top_k,batch", [(16, 2, 1), (16, 2, 8), (16, 2, 32), (64, 2, 16), (8, 2, 4), (128, 8, 8)]
+)
 def test_expected_distinct_experts_matches_a_seeded_simulation(n_experts, top_k, batch):
     mean, sem = decode.simulate_distinct_experts(n_experts, top_k, batch, trials=4000, seed=1)
     exact = decode.expected_distinct_experts(n_experts, top_k, batch)
@@ -58,13 +61,16 @@ def test_expected_distinct_experts_limits():
 
 # --- memory -----------------------------------------------------------------------------------
 
+
 def test_training_memory_is_16_bytes_per_parameter_without_sharding():
     m = memory.training_memory_per_gpu(1e9)
     assert m.total == 16e9 and m.weights == 2e9 and m.gradients == 2e9 and m.optimizer == 12e9
 
 
-@pytest.mark.parametrize("stage,sharded", [(0, ()), (1, ("optimizer",)), (2, ("optimizer", "gradients")),
-                                           (3, ("optimizer", "gradients", "weights"))])
+@pytest.mark.parametrize(
+    "stage,sharded",
+    [(0, ()), (1, ("optimizer",)), (2, ("optimizer", "gradients")), (3, ("optimizer", "gradients", "weights"))],
+)
 def test_zero_stages_shard_what_the_zero_paper_says(stage, sharded):
     plain = memory.training_memory_per_gpu(1.2e12, 8, 15, 10, zero_stage=0)
     zero = memory.training_memory_per_gpu(1.2e12, 8, 15, 10, zero_stage=stage)
@@ -76,6 +82,7 @@ def test_zero_stages_shard_what_the_zero_paper_says(stage, sharded):
 
 def test_gpt4_reported_layout_fits_an_a100_only_with_zero_1():
     from llmscale import hardware
+
     n = counting.param_count(GPT4)
     tp, pp = int(published.get("gpt4.tensor_parallel").value), int(published.get("gpt4.pipeline_parallel").value)
     dp = int(published.get("gpt4.n_gpus").value) // (tp * pp)
@@ -87,11 +94,11 @@ def test_gpt4_reported_layout_fits_an_a100_only_with_zero_1():
 def test_expert_and_shared_params_add_up():
     for cfg in (GPT4, MIXTRAL):
         assert counting.shared_params(cfg) + cfg.n_experts * counting.expert_params(cfg) == counting.param_count(cfg)
-        assert counting.shared_params(cfg) + cfg.top_k * counting.expert_params(cfg) \
-            == counting.active_param_count(cfg)
+        assert counting.shared_params(cfg) + cfg.top_k * counting.expert_params(cfg) == counting.active_param_count(cfg)
 
 
 # --- all-to-all -------------------------------------------------------------------------------
+
 
 def test_all_to_all_bytes_follow_the_formula():
     # d·b bytes to k experts and back, twice for the backward pass
@@ -111,12 +118,11 @@ def test_tokens_per_expert_reproduces_the_leaks_7_5_million():
 
 # --- decode -----------------------------------------------------------------------------------
 
+
 def test_decode_reads_the_active_weights_at_batch_one_and_all_weights_at_large_batches():
     input_embedding = GPT4.vocab_size * GPT4.d_model  # untied: looked up, not read in full
-    assert decode.decode_weight_params(GPT4, 1) == pytest.approx(
-        counting.active_param_count(GPT4) - input_embedding)
-    assert decode.decode_weight_params(GPT4, 10**6) == pytest.approx(
-        counting.param_count(GPT4) - input_embedding)
+    assert decode.decode_weight_params(GPT4, 1) == pytest.approx(counting.active_param_count(GPT4) - input_embedding)
+    assert decode.decode_weight_params(GPT4, 10**6) == pytest.approx(counting.param_count(GPT4) - input_embedding)
     dense = presets.get("llama-7b")
     assert decode.decode_weight_params(dense, 7) == counting.param_count(dense) - dense.vocab_size * dense.d_model
 
@@ -131,20 +137,24 @@ def test_min_batch_compute_bound_is_the_first_batch_past_the_ridge():
 
 # --- errors -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: decode.expected_distinct_experts(0, 1, 4), "n_experts"),
-    (lambda: decode.expected_distinct_experts(8, 9, 4), "top_k=9 exceeds n_experts=8"),
-    (lambda: decode.expected_distinct_experts(8, 2, -1), "batch_tokens"),
-    (lambda: decode.simulate_distinct_experts(64, 2, 10_000, trials=10_000), "fewer trials"),
-    (lambda: counting.expert_params(presets.get("llama-7b")), "dense model has no experts"),
-    (lambda: memory.training_memory_per_gpu(1e9, zero_stage=4), "zero_stage"),
-    (lambda: memory.training_memory_per_gpu(-1), "n_params"),
-    (lambda: memory.training_memory_per_gpu(1e9, tensor_parallel=0), "tensor_parallel"),
-    (lambda: comms.all_to_all_bytes_per_token_layer(4096, 2, 0), "bytes_per_value"),
-    (lambda: comms.all_to_all_bytes(GPT4, 1e6, expert_parallel=0), "expert_parallel"),
-    (lambda: comms.remote_fraction(1.5), "expert_parallel"),
-    (lambda: decode.min_batch_compute_bound(GPT4, 1e9, max_batch=1000), "max_batch"),
-])
+
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda: decode.expected_distinct_experts(0, 1, 4), "n_experts"),
+        (lambda: decode.expected_distinct_experts(8, 9, 4), "top_k=9 exceeds n_experts=8"),
+        (lambda: decode.expected_distinct_experts(8, 2, -1), "batch_tokens"),
+        (lambda: decode.simulate_distinct_experts(64, 2, 10_000, trials=10_000), "fewer trials"),
+        (lambda: counting.expert_params(presets.get("llama-7b")), "dense model has no experts"),
+        (lambda: memory.training_memory_per_gpu(1e9, zero_stage=4), "zero_stage"),
+        (lambda: memory.training_memory_per_gpu(-1), "n_params"),
+        (lambda: memory.training_memory_per_gpu(1e9, tensor_parallel=0), "tensor_parallel"),
+        (lambda: comms.all_to_all_bytes_per_token_layer(4096, 2, 0), "bytes_per_value"),
+        (lambda: comms.all_to_all_bytes(GPT4, 1e6, expert_parallel=0), "expert_parallel"),
+        (lambda: comms.remote_fraction(1.5), "expert_parallel"),
+        (lambda: decode.min_batch_compute_bound(GPT4, 1e9, max_batch=1000), "max_batch"),
+    ],
+)
 def test_bad_inputs_are_clear_value_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
@@ -152,10 +162,16 @@ def test_bad_inputs_are_clear_value_errors(call, match):
 
 # --- claims -----------------------------------------------------------------------------------
 
+
 def test_moe_claims_verdicts():
     by_id = {r.id: r for r in claims.evaluate(seed="000_4ec7ba283c4a0447.txt") if r.id.startswith("moe-")}
-    for cid in ("moe-gpt4-total", "moe-gpt4-active-params", "moe-gpt4-dense-vs-moe", "moe-gpt4-experts",
-                "moe-gpt4-top2"):
+    for cid in (
+        "moe-gpt4-total",
+        "moe-gpt4-active-params",
+        "moe-gpt4-dense-vs-moe",
+        "moe-gpt4-experts",
+        "moe-gpt4-top2",
+    ):
         assert by_id[cid].verdict == "consistent", cid
     for cid in ("moe-gpt4-active-flops", "moe-gpt4-dense-flops"):
         assert by_id[cid].verdict == "inconsistent", cid
@@ -166,8 +182,10 @@ def test_moe_claims_verdicts():
 
 # --- the moe-sweep experiment -------------------------------------------------------------------
 
+
 def test_moe_sweep_gives_every_model_the_dense_runs_flops_and_the_same_active_compute():
     from llmscale.experiments import moe_sweep
+
     for e in moe_sweep.SIZES["small"]["experts"]:
         cfg, dense = moe_sweep.config("small", e, 512), moe_sweep.config("small", 1, 512)
         steps = moe_sweep.steps_at_equal_flops("small", e, 512)
@@ -181,12 +199,14 @@ def test_moe_sweep_gives_every_model_the_dense_runs_flops_and_the_same_active_co
 
 def test_moe_sweep_tiny_runs_and_repeats_exactly():
     from llmscale.experiments import moe_sweep
+
     result = moe_sweep._moe_sweep("tiny", "cpu")
     assert [p["n_experts"] for p in result["points"]] == list(moe_sweep.SIZES["tiny"]["experts"])
     for p in result["points"]:
         assert math.isfinite(p["final_val_loss"]) and p["final_val_loss"] < math.log(512) + 0.5
-    again = moe_sweep.run_point("tiny", *moe_sweep.SIZES["tiny"]["check"][:1], seed=0,
-                                steps=moe_sweep.SIZES["tiny"]["check"][1])
+    again = moe_sweep.run_point(
+        "tiny", *moe_sweep.SIZES["tiny"]["check"][:1], seed=0, steps=moe_sweep.SIZES["tiny"]["check"][1]
+    )
     assert again["val_loss"] == result["check"]["val_loss"]  # same seed, code and thread count
     with pytest.raises(ValueError, match="size="):
         moe_sweep.config("huge", 4, 512)
@@ -194,9 +214,9 @@ def test_moe_sweep_tiny_runs_and_repeats_exactly():
         moe_sweep.config("tiny", 0, 512)
 
 
-
 def test_stored_moe_sweep_loads_and_matches_the_code_that_made_it():
     from llmscale.experiments import moe_sweep
+
     record = experiments.load("moe-sweep")  # refuses a missing, damaged or stale file
     sweep = record["data"]
     assert sweep["experts"] == list(moe_sweep.SIZES[record["size"]]["experts"])

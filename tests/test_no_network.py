@@ -20,10 +20,11 @@ import tomllib
 from pathlib import Path
 
 import nbformat
-from conftest import GUARD_DIR, GUARD_LOG_ENV, ROOT
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 from nbval.kernel import CURRENT_ENV_KERNEL_NAME, NbvalKernelspecManager
+
+from conftest import GUARD_DIR, GUARD_LOG_ENV, ROOT
 
 PROBE = textwrap.dedent(
     """

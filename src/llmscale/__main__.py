@@ -35,10 +35,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:20s} sizes={','.join(exp.sizes)} (default {exp.default_size})  {exp.description}")
     elif args.cmd == "claims":
         from . import claims
+
         print(claims.table())
         print(claims.counts())
     elif args.cmd == "presets":
         from . import counting, presets
+
         for p in presets.all_presets():
             print(f"{p.name:18s} {p.released}  {counting.param_count(p.config):>20,d}")
     return 0

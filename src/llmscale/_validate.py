@@ -77,7 +77,9 @@ def non_negative_number(name: str, value: Any, example: str = "0") -> float:
     return float(value)
 
 
-def optional_positive_number(name: str, value: Any, example: str = "1", none_means: str = "the default") -> float | None:
+def optional_positive_number(
+    name: str, value: Any, example: str = "1", none_means: str = "the default"
+) -> float | None:
     """`value` as a finite float > 0, or None (which the caller resolves to `none_means`)."""
     if value is None:
         return None

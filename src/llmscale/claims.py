@@ -61,8 +61,7 @@ class _Spec:
 _REGISTRY: dict[str, _Spec] = {}
 
 
-def register(id: str, seed: str, claim: str, claimed: float | None, unit: str,
-             rel_tol: float | None = 0.05):
+def register(id: str, seed: str, claim: str, claimed: float | None, unit: str, rel_tol: float | None = 0.05):
     """Decorator: register `compute() -> (computed, note)` as the check of a claim.
 
     rel_tol: the relative difference below which the claim counts as consistent, chosen
@@ -72,12 +71,15 @@ def register(id: str, seed: str, claim: str, claimed: float | None, unit: str,
     if id in _REGISTRY:
         raise ValueError(f"claim id {id!r} is registered twice; choose a unique id")
     if seed not in SEEDS:
-        raise ValueError(f"seed={seed!r} is not one of the five articles {SEEDS}; use one of "
-                         "the constants GPT4_LEAK, LLAMA_RELEASE, GPT_GROWTH, COST_SLIMMING, LIGO_HALF_COST")
+        raise ValueError(
+            f"seed={seed!r} is not one of the five articles {SEEDS}; use one of "
+            "the constants GPT4_LEAK, LLAMA_RELEASE, GPT_GROWTH, COST_SLIMMING, LIGO_HALF_COST"
+        )
 
     def wrap(fn):
         _REGISTRY[id] = _Spec(id, seed, claim, claimed, unit, rel_tol, fn, pages.page_of_module(fn.__module__))
         return fn
+
     return wrap
 
 
@@ -116,8 +118,19 @@ def evaluate(page: str | None = None, seed: str | None = None) -> list[Claim]:
         if seed is not None and spec.seed != seed:
             continue
         computed, note = spec.compute()
-        out.append(Claim(spec.id, spec.seed, spec.claim, spec.claimed, spec.unit, computed,
-                         verdict(spec.claimed, computed, spec.rel_tol), note, spec.page))
+        out.append(
+            Claim(
+                spec.id,
+                spec.seed,
+                spec.claim,
+                spec.claimed,
+                spec.unit,
+                computed,
+                verdict(spec.claimed, computed, spec.rel_tol),
+                note,
+                spec.page,
+            )
+        )
     return out
 
 
@@ -144,6 +157,5 @@ def table(records: Iterable[Claim] | None = None) -> str:
     records = evaluate() if records is None else list(records)
     lines = ["| id | claim | claimed | computed | unit | verdict |", "|---|---|---|---|---|---|"]
     for r in records:
-        lines.append(f"| `{r.id}` | {r.claim} | {_fmt(r.claimed)} | {_fmt(r.computed)} | {r.unit} | "
-                     f"**{r.verdict}** |")
+        lines.append(f"| `{r.id}` | {r.claim} | {_fmt(r.claimed)} | {_fmt(r.computed)} | {r.unit} | **{r.verdict}** |")
     return "\n".join(lines)

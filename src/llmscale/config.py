@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
 
-from ._validate import (boolean, choice, non_negative_int, non_negative_number, optional_positive_int,
-                        optional_positive_number, positive_int, positive_number)
+from ._validate import (
+    boolean,
+    choice,
+    non_negative_int,
+    non_negative_number,
+    optional_positive_int,
+    optional_positive_number,
+    positive_int,
+    positive_number,
+)
 
 FFN_KINDS = ("swiglu", "gelu", "relu")
 NORM_KINDS = ("rmsnorm", "layernorm")
@@ -68,8 +76,8 @@ class ModelConfig:
     norm_eps: float = 1e-5
     rope_theta: float = 10000.0
     capacity_factor: float | None = None
-    router_aux_loss_coef: float = 0.01   # Switch Transformer's α (Fedus et al. 2022, §2.2)
-    router_z_loss_coef: float = 0.001    # ST-MoE's c_z for the router z-loss (Zoph et al. 2022)
+    router_aux_loss_coef: float = 0.01  # Switch Transformer's α (Fedus et al. 2022, §2.2)
+    router_z_loss_coef: float = 0.001  # ST-MoE's c_z for the router z-loss (Zoph et al. 2022)
     gating: str = "topk-softmax"
 
     def __post_init__(self) -> None:
@@ -82,12 +90,13 @@ class ModelConfig:
             "n_heads": positive_int("n_heads", self.n_heads, "12"),
             "vocab_size": positive_int("vocab_size", self.vocab_size, "50257"),
             "seq_len": positive_int("seq_len", self.seq_len, "1024"),
-            "n_kv_heads": optional_positive_int("n_kv_heads", self.n_kv_heads, "1",
-                                                none_means="one key/value head per query head"),
-            "head_dim": optional_positive_int("head_dim", self.head_dim, "64",
-                                              none_means="d_model // n_heads"),
-            "d_ff": optional_positive_int("d_ff", self.d_ff, "3072",
-                                          none_means="4·d_model, or LLaMA's rule for SwiGLU"),
+            "n_kv_heads": optional_positive_int(
+                "n_kv_heads", self.n_kv_heads, "1", none_means="one key/value head per query head"
+            ),
+            "head_dim": optional_positive_int("head_dim", self.head_dim, "64", none_means="d_model // n_heads"),
+            "d_ff": optional_positive_int(
+                "d_ff", self.d_ff, "3072", none_means="4·d_model, or LLaMA's rule for SwiGLU"
+            ),
             "ffn": choice("ffn", self.ffn, FFN_KINDS),
             "norm": choice("norm", self.norm, NORM_KINDS),
             "pos": choice("pos", self.pos, POS_KINDS),
@@ -95,34 +104,41 @@ class ModelConfig:
             "bias": boolean("bias", self.bias),
             "n_experts": positive_int("n_experts", self.n_experts, "8 (1 is dense)"),
             "top_k": positive_int("top_k", self.top_k, "2"),
-            "n_encoder_layers": non_negative_int("n_encoder_layers", self.n_encoder_layers,
-                                                 "0 (a decoder-only model)"),
+            "n_encoder_layers": non_negative_int("n_encoder_layers", self.n_encoder_layers, "0 (a decoder-only model)"),
             "multiple_of": positive_int("multiple_of", self.multiple_of, "256"),
             "norm_eps": positive_number("norm_eps", self.norm_eps, "1e-5"),
             "rope_theta": positive_number("rope_theta", self.rope_theta, "10000.0"),
-            "capacity_factor": optional_positive_number("capacity_factor", self.capacity_factor, "1.25",
-                                                        none_means="no capacity limit"),
-            "router_aux_loss_coef": non_negative_number("router_aux_loss_coef", self.router_aux_loss_coef,
-                                                        "0.01 (0 switches the loss off)"),
-            "router_z_loss_coef": non_negative_number("router_z_loss_coef", self.router_z_loss_coef,
-                                                      "0.001 (0 switches the loss off)"),
+            "capacity_factor": optional_positive_number(
+                "capacity_factor", self.capacity_factor, "1.25", none_means="no capacity limit"
+            ),
+            "router_aux_loss_coef": non_negative_number(
+                "router_aux_loss_coef", self.router_aux_loss_coef, "0.01 (0 switches the loss off)"
+            ),
+            "router_z_loss_coef": non_negative_number(
+                "router_z_loss_coef", self.router_z_loss_coef, "0.001 (0 switches the loss off)"
+            ),
             "gating": choice("gating", self.gating, GATINGS),
         }
         for name, value in checked.items():
             object.__setattr__(self, name, value)
 
         if self.head_dim is None and self.d_model % self.n_heads:
-            raise ValueError(f"n_heads={self.n_heads} does not divide d_model={self.d_model}; "
-                             f"choose d_model a multiple of n_heads, or set head_dim explicitly")
+            raise ValueError(
+                f"n_heads={self.n_heads} does not divide d_model={self.d_model}; "
+                f"choose d_model a multiple of n_heads, or set head_dim explicitly"
+            )
         if self.n_heads % self.kv_heads:
-            raise ValueError(f"n_kv_heads={self.n_kv_heads} does not divide n_heads={self.n_heads}; "
-                             "choose a divisor of n_heads (1 is multi-query, n_heads is multi-head)")
+            raise ValueError(
+                f"n_kv_heads={self.n_kv_heads} does not divide n_heads={self.n_heads}; "
+                "choose a divisor of n_heads (1 is multi-query, n_heads is multi-head)"
+            )
         if self.pos == "rope" and self.head_dim_ % 2:
-            raise ValueError(f"pos='rope' needs an even head dimension, got head_dim={self.head_dim_}; "
-                             "choose an even head_dim (d_model // n_heads) or pos='learned'")
+            raise ValueError(
+                f"pos='rope' needs an even head dimension, got head_dim={self.head_dim_}; "
+                "choose an even head_dim (d_model // n_heads) or pos='learned'"
+            )
         if self.top_k > self.n_experts:
-            raise ValueError(f"top_k={self.top_k} exceeds n_experts={self.n_experts}; "
-                             "choose top_k <= n_experts")
+            raise ValueError(f"top_k={self.top_k} exceeds n_experts={self.n_experts}; choose top_k <= n_experts")
 
     # Resolved values: everything downstream reads these, never the raw Nones.
     @property
@@ -148,10 +164,11 @@ class ModelConfig:
     def is_moe(self) -> bool:
         return self.n_experts > 1
 
-    def replace(self, **changes) -> "ModelConfig":
+    def replace(self, **changes) -> ModelConfig:
         """A copy with some fields changed (validated again)."""
         unknown = set(changes) - {f.name for f in fields(self)}
         if unknown:
-            raise ValueError(f"unknown ModelConfig field(s) {sorted(unknown)}; "
-                             f"valid fields are {[f.name for f in fields(self)]}")
+            raise ValueError(
+                f"unknown ModelConfig field(s) {sorted(unknown)}; valid fields are {[f.name for f in fields(self)]}"
+            )
         return replace(self, **changes)

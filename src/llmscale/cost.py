@@ -47,14 +47,23 @@ class CostEstimate:
     energy_mwh: float
 
     def __str__(self) -> str:
-        return (f"{self.flops:.3g} FLOPs on {self.n_gpus:,} × {self.accelerator} at {self.mfu:.0%} MFU: "
-                f"{self.gpu_hours:,.0f} GPU-hours, {self.days:,.1f} days, ${self.dollars:,.0f}, "
-                f"{self.energy_mwh:,.0f} MWh")
+        return (
+            f"{self.flops:.3g} FLOPs on {self.n_gpus:,} × {self.accelerator} at {self.mfu:.0%} MFU: "
+            f"{self.gpu_hours:,.0f} GPU-hours, {self.days:,.1f} days, ${self.dollars:,.0f}, "
+            f"{self.energy_mwh:,.0f} MWh"
+        )
 
 
-def estimate(flops: float, accelerator="a100", n_gpus: int = 1, mfu: float = 0.4,
-             price_per_gpu_hour: float = 0.0, dtype: str = "bf16", pue: float = 1.1,
-             watts: float | None = None) -> CostEstimate:
+def estimate(
+    flops: float,
+    accelerator="a100",
+    n_gpus: int = 1,
+    mfu: float = 0.4,
+    price_per_gpu_hour: float = 0.0,
+    dtype: str = "bf16",
+    pue: float = 1.1,
+    watts: float | None = None,
+) -> CostEstimate:
     """Cost of `flops` training FLOPs: GPU-hours, wall-clock days, dollars, energy in MWh.
 
     `watts` per accelerator defaults to its TDP (an upper bound for the chip alone); `pue` is the
@@ -69,20 +78,27 @@ def estimate(flops: float, accelerator="a100", n_gpus: int = 1, mfu: float = 0.4
     hours = gpu_hours(flops, acc, mfu, dtype)
     power = acc.tdp_watts if watts is None else watts
     positive_number("watts", power)
-    return CostEstimate(flops=flops, accelerator=acc.name, n_gpus=n_gpus, mfu=mfu, gpu_hours=hours,
-                        days=hours / n_gpus / 24.0, dollars=hours * price_per_gpu_hour,
-                        energy_mwh=hours * power * pue / 1e6)
+    return CostEstimate(
+        flops=flops,
+        accelerator=acc.name,
+        n_gpus=n_gpus,
+        mfu=mfu,
+        gpu_hours=hours,
+        days=hours / n_gpus / 24.0,
+        dollars=hours * price_per_gpu_hour,
+        energy_mwh=hours * power * pue / 1e6,
+    )
 
 
 # Throughput, utilisation, energy, and a whole-run calculator (page "What training costs").
+
 
 def _mfu_in_range(mfu: float) -> None:
     if isinstance(mfu, bool) or not isinstance(mfu, (int, float)) or not 0 < mfu <= 1:
         raise ValueError(f"mfu={mfu!r} must be in (0, 1], e.g. mfu=0.4 for 40%")
 
 
-def tokens_per_second(flops_per_token: float, accelerator, mfu: float, n_gpus: float = 1,
-                      dtype: str = "bf16") -> float:
+def tokens_per_second(flops_per_token: float, accelerator, mfu: float, n_gpus: float = 1, dtype: str = "bf16") -> float:
     """Training tokens per second of `n_gpus` accelerators at utilisation `mfu`.
 
     `flops_per_token` is the training cost of one token (forward + backward), e.g. 6·N.
@@ -93,8 +109,9 @@ def tokens_per_second(flops_per_token: float, accelerator, mfu: float, n_gpus: f
     return n_gpus * _accelerator(accelerator).flops(dtype) * mfu / flops_per_token
 
 
-def mfu_from_throughput(tokens_per_s: float, flops_per_token: float, accelerator, n_gpus: float = 1,
-                        dtype: str = "bf16") -> float:
+def mfu_from_throughput(
+    tokens_per_s: float, flops_per_token: float, accelerator, n_gpus: float = 1, dtype: str = "bf16"
+) -> float:
     """MFU of a run that trains on `tokens_per_s` tokens per second with `n_gpus` accelerators.
 
     PaLM's definition: model FLOPs per second achieved (throughput × training FLOPs per
@@ -159,17 +176,27 @@ class TrainingRun:
     energy_mwh: float
 
     def __str__(self) -> str:
-        return (f"{self.model}: {self.tokens:.3g} tokens × {self.flops_per_token:.3g} FLOP/token "
-                f"({self.method}) = {self.flops:.3g} FLOPs; on {self.n_gpus:,.0f} × {self.accelerator} "
-                f"at {self.mfu:.0%} MFU: {self.tokens_per_s_per_gpu:,.0f} tokens/s/GPU, "
-                f"{self.gpu_hours:,.0f} GPU-hours, {self.days:,.1f} days, ${self.dollars:,.0f}, "
-                f"{self.energy_mwh:,.0f} MWh")
+        return (
+            f"{self.model}: {self.tokens:.3g} tokens × {self.flops_per_token:.3g} FLOP/token "
+            f"({self.method}) = {self.flops:.3g} FLOPs; on {self.n_gpus:,.0f} × {self.accelerator} "
+            f"at {self.mfu:.0%} MFU: {self.tokens_per_s_per_gpu:,.0f} tokens/s/GPU, "
+            f"{self.gpu_hours:,.0f} GPU-hours, {self.days:,.1f} days, ${self.dollars:,.0f}, "
+            f"{self.energy_mwh:,.0f} MWh"
+        )
 
 
-def training_run(model, tokens: float | None = None, accelerator="a100", n_gpus: float = 1,
-                 mfu: float = 0.4, price_per_gpu_hour: float = 0.0, dtype: str = "bf16",
-                 pue: float = 1.1, watts: float | None = None,
-                 context: float | None = None) -> TrainingRun:
+def training_run(
+    model,
+    tokens: float | None = None,
+    accelerator="a100",
+    n_gpus: float = 1,
+    mfu: float = 0.4,
+    price_per_gpu_hour: float = 0.0,
+    dtype: str = "bf16",
+    pue: float = 1.1,
+    watts: float | None = None,
+    context: float | None = None,
+) -> TrainingRun:
     """What it costs to train `model` on `tokens` tokens with `n_gpus` accelerators at `mfu`.
 
     `model` is a `ModelConfig` (FLOPs counted exactly, attention at `context` keys per query,
@@ -193,20 +220,43 @@ def training_run(model, tokens: float | None = None, accelerator="a100", n_gpus:
     elif isinstance(model, (int, float)) and not isinstance(model, bool):
         positive_number("model (a parameter count)", model)
         if context is not None:
-            raise ValueError("context applies to a ModelConfig; a bare parameter count uses 6·N "
-                             "per token. Pass a ModelConfig or drop context")
+            raise ValueError(
+                "context applies to a ModelConfig; a bare parameter count uses 6·N "
+                "per token. Pass a ModelConfig or drop context"
+            )
         params, per_token, method, label = float(model), 6.0 * model, "6·N", f"N = {model:.3g}"
     else:
-        raise ValueError(f"model={model!r} must be a ModelConfig, a preset name "
-                         "(e.g. 'llama-65b') or a parameter count (e.g. 65e9)")
+        raise ValueError(
+            f"model={model!r} must be a ModelConfig, a preset name (e.g. 'llama-65b') or a parameter count (e.g. 65e9)"
+        )
     if tokens is None:
         raise ValueError("tokens=None: give the number of training tokens, e.g. tokens=1.4e12")
     if isinstance(tokens, bool) or not isinstance(tokens, (int, float)) or not tokens > 0:
         raise ValueError(f"tokens={tokens!r} must be a number of training tokens > 0, e.g. 1.4e12")
     flops = tokens * per_token
-    est = estimate(flops, accelerator, n_gpus=n_gpus, mfu=mfu, price_per_gpu_hour=price_per_gpu_hour,
-                   dtype=dtype, pue=pue, watts=watts)
-    return TrainingRun(model=label, params=params, tokens=float(tokens), flops_per_token=per_token,
-                       flops=flops, method=method, accelerator=est.accelerator, n_gpus=n_gpus, mfu=mfu,
-                       tokens_per_s_per_gpu=tokens / (est.gpu_hours * 3600.0), gpu_hours=est.gpu_hours,
-                       days=est.days, dollars=est.dollars, energy_mwh=est.energy_mwh)
+    est = estimate(
+        flops,
+        accelerator,
+        n_gpus=n_gpus,
+        mfu=mfu,
+        price_per_gpu_hour=price_per_gpu_hour,
+        dtype=dtype,
+        pue=pue,
+        watts=watts,
+    )
+    return TrainingRun(
+        model=label,
+        params=params,
+        tokens=float(tokens),
+        flops_per_token=per_token,
+        flops=flops,
+        method=method,
+        accelerator=est.accelerator,
+        n_gpus=n_gpus,
+        mfu=mfu,
+        tokens_per_s_per_gpu=tokens / (est.gpu_hours * 3600.0),
+        gpu_hours=est.gpu_hours,
+        days=est.days,
+        dollars=est.dollars,
+        energy_mwh=est.energy_mwh,
+    )

@@ -34,8 +34,13 @@ class Breakdown:
         return self.embeddings + self.attention + self.feed_forward + self.experts + self.norms
 
     def as_dict(self) -> dict[str, int]:
-        return {"embeddings": self.embeddings, "attention": self.attention,
-                "feed_forward": self.feed_forward, "experts": self.experts, "norms": self.norms}
+        return {
+            "embeddings": self.embeddings,
+            "attention": self.attention,
+            "feed_forward": self.feed_forward,
+            "experts": self.experts,
+            "norms": self.norms,
+        }
 
 
 def _norm_params(cfg: ModelConfig) -> int:
@@ -134,8 +139,10 @@ def flops_per_token(cfg: ModelConfig, context: float | None = None, training: bo
     Training adds the backward pass, twice the forward: 3× in all.
     """
     if cfg.n_encoder_layers:
-        raise ValueError("flops_per_token covers decoder-only models; this config has "
-                         f"n_encoder_layers={cfg.n_encoder_layers}. Set n_encoder_layers=0")
+        raise ValueError(
+            "flops_per_token covers decoder-only models; this config has "
+            f"n_encoder_layers={cfg.n_encoder_layers}. Set n_encoder_layers=0"
+        )
     context = _check_context(cfg, context)
     d, L = cfg.d_model, cfg.n_layers
     q_width, kv_width = cfg.n_heads * cfg.head_dim_, cfg.kv_heads * cfg.head_dim_
@@ -165,16 +172,21 @@ def approx_training_flops(n_params, tokens):
 
 # --- Mixture of experts: what every token shares, what one expert holds -------------------
 
+
 def check_moe(cfg: ModelConfig) -> None:
     """Raise a ValueError unless `cfg` is a decoder-only mixture-of-experts config."""
     if not isinstance(cfg, ModelConfig):
         raise ValueError(f"cfg must be a ModelConfig, got {type(cfg).__name__}")
     if not cfg.is_moe:
-        raise ValueError(f"cfg has n_experts={cfg.n_experts}: a dense model has no experts; "
-                         "pass a mixture-of-experts config (n_experts > 1)")
+        raise ValueError(
+            f"cfg has n_experts={cfg.n_experts}: a dense model has no experts; "
+            "pass a mixture-of-experts config (n_experts > 1)"
+        )
     if cfg.n_encoder_layers:
-        raise ValueError(f"cfg has n_encoder_layers={cfg.n_encoder_layers}; these costs cover "
-                         "decoder-only models, set n_encoder_layers=0")
+        raise ValueError(
+            f"cfg has n_encoder_layers={cfg.n_encoder_layers}; these costs cover "
+            "decoder-only models, set n_encoder_layers=0"
+        )
 
 
 def expert_params(cfg: ModelConfig) -> int:

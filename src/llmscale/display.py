@@ -19,8 +19,7 @@ def glue(name: str, value: str, display: bool = False) -> None:
     _glue(name, value, display=display)
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]],
-                   align: str | None = None) -> str:
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]], align: str | None = None) -> str:
     """A Markdown table; `align` is one character per column, 'l' or 'r' (default: all left)."""
     if any(len(r) != len(header) for r in rows):
         raise ValueError("every row must have as many cells as the header")

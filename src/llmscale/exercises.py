@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from . import pages
 
@@ -39,8 +39,10 @@ def page_stem(exercise_id: str) -> str:
     """The file stem of the page an exercise id belongs to: 'parameter-growth-1' -> 'parameter_growth'."""
     match = _ID.match(exercise_id) if isinstance(exercise_id, str) else None
     if match is None:
-        raise ValueError(f"exercise id {exercise_id!r} must be the page's file stem with dashes and a "
-                         "number, e.g. 'parameter-growth-1'")
+        raise ValueError(
+            f"exercise id {exercise_id!r} must be the page's file stem with dashes and a "
+            "number, e.g. 'parameter-growth-1'"
+        )
     return match.group(1).replace("-", "_")
 
 
@@ -51,8 +53,10 @@ def register(id: str, answer: Callable[[], float], rel_tol: float, unit: str, hi
     page = pages.page_of_module(sys._getframe(1).f_globals["__name__"])
     stem = page.rsplit("/", 1)[-1]
     if page_stem(id) != stem:
-        raise ValueError(f"exercise id {id!r} is registered by page {page!r}; name it "
-                         f"'{stem.replace('_', '-')}-N' so that its page can be found from it")
+        raise ValueError(
+            f"exercise id {id!r} is registered by page {page!r}; name it "
+            f"'{stem.replace('_', '-')}-N' so that its page can be found from it"
+        )
     _EXERCISES[id] = Exercise(id, answer, rel_tol, unit, hint, page)
 
 

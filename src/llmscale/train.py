@@ -23,7 +23,7 @@ from .model.decoder import Decoder, build
 
 
 def select_device(preference: str = "auto") -> torch.device:
-    """"auto" picks CUDA, then Apple MPS, then the CPU; or name one ("cpu", "cuda", "cuda:1", "mps")."""
+    """ "auto" picks CUDA, then Apple MPS, then the CPU; or name one ("cpu", "cuda", "cuda:1", "mps")."""
     if preference == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -97,11 +97,27 @@ def evaluate(model: Decoder, batcher: Batcher, n_batches: int) -> float:
     return float(np.mean(losses))
 
 
-def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps: int, batch_size: int,
-          seq_len: int | None = None, lr: float = 3e-3, warmup_steps: int | None = None,
-          min_lr_ratio: float = 0.1, weight_decay: float = 0.1, betas=(0.9, 0.95),
-          grad_clip: float | None = 1.0, eval_every: int | None = None, eval_batches: int = 8,
-          seed: int = 0, device: str = "auto", progress: bool = True, log_every: int = 1) -> History:
+def train(
+    model: ModelConfig | Decoder,
+    train_tokens,
+    val_tokens=None,
+    *,
+    steps: int,
+    batch_size: int,
+    seq_len: int | None = None,
+    lr: float = 3e-3,
+    warmup_steps: int | None = None,
+    min_lr_ratio: float = 0.1,
+    weight_decay: float = 0.1,
+    betas=(0.9, 0.95),
+    grad_clip: float | None = 1.0,
+    eval_every: int | None = None,
+    eval_batches: int = 8,
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+    log_every: int = 1,
+) -> History:
     """Train `model` (a config is built first, seeded) on `train_tokens` for `steps` AdamW steps.
 
     Batches of `batch_size` random windows of `seq_len` tokens (default: the model's) are
@@ -111,8 +127,12 @@ def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps:
     cross-entropy plus its router losses (`Decoder.aux_loss`); `train_loss` logs the
     cross-entropy alone, `aux_loss` and `expert_load` the rest.
     """
-    for name, value in (("steps", steps), ("batch_size", batch_size), ("eval_batches", eval_batches),
-                        ("log_every", log_every)):
+    for name, value in (
+        ("steps", steps),
+        ("batch_size", batch_size),
+        ("eval_batches", eval_batches),
+        ("log_every", log_every),
+    ):
         positive_int(name, value)
     if not lr > 0:
         raise ValueError(f"lr={lr!r} must be > 0, e.g. lr=3e-3")
@@ -125,27 +145,40 @@ def train(model: ModelConfig | Decoder, train_tokens, val_tokens=None, *, steps:
     cfg = model.cfg
     seq_len = cfg.seq_len if seq_len is None else seq_len
     if seq_len > cfg.seq_len:
-        raise ValueError(f"seq_len={seq_len} exceeds the model's seq_len={cfg.seq_len}; "
-                         "choose a shorter seq_len or build a longer model")
+        raise ValueError(
+            f"seq_len={seq_len} exceeds the model's seq_len={cfg.seq_len}; "
+            "choose a shorter seq_len or build a longer model"
+        )
     if int(np.max(train_tokens)) >= cfg.vocab_size:
-        raise ValueError(f"train_tokens hold ids up to {int(np.max(train_tokens))} but vocab_size="
-                         f"{cfg.vocab_size}; build the model with the corpus's vocab_size")
+        raise ValueError(
+            f"train_tokens hold ids up to {int(np.max(train_tokens))} but vocab_size="
+            f"{cfg.vocab_size}; build the model with the corpus's vocab_size"
+        )
     model = model.to(dev)
     warmup = max(1, steps // 10) if warmup_steps is None else warmup_steps
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}],
-                            lr=lr, betas=betas, fused=dev.type in ("cpu", "cuda"))
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=lr,
+        betas=betas,
+        fused=dev.type in ("cpu", "cuda"),
+    )
     train_batches = Batcher(train_tokens, batch_size, seq_len, seed=seed, device=dev)
-    val_batches = Batcher(val_tokens, batch_size, seq_len, seed=seed + 1, device=dev) \
-        if val_tokens is not None else None
+    val_batches = (
+        Batcher(val_tokens, batch_size, seq_len, seed=seed + 1, device=dev) if val_tokens is not None else None
+    )
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext()
-    hist = History(flops_per_token=counting.flops_per_token(cfg, context=seq_len, training=True),
-                   device=str(dev), n_params=counting.param_count(cfg), model=model)
+    hist = History(
+        flops_per_token=counting.flops_per_token(cfg, context=seq_len, training=True),
+        device=str(dev),
+        n_params=counting.param_count(cfg),
+        model=model,
+    )
     bar = None
     if progress:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=steps, desc="training", unit="step")
     model.train()
     for step in range(steps):

@@ -65,9 +65,7 @@ def _record(what: str, target) -> None:
 
 def _refuse(what: str, target):
     _record(what, target)
-    raise NetworkAccessBlocked(
-        f"network access blocked by tests/nonetwork guard: {what} {target!r}"
-    )
+    raise NetworkAccessBlocked(f"network access blocked by tests/nonetwork guard: {what} {target!r}")
 
 
 _orig_connect = socket.socket.connect

@@ -28,16 +28,24 @@ SIZES = {
 def hf_llama(cfg: ModelConfig):
     """The `transformers` LlamaForCausalLM with the same shapes as `cfg` (SDPA attention)."""
     import transformers
+
     hf_cfg = transformers.LlamaConfig(
-        hidden_size=cfg.d_model, intermediate_size=cfg.ff_dim, num_hidden_layers=cfg.n_layers,
-        num_attention_heads=cfg.n_heads, num_key_value_heads=cfg.kv_heads, vocab_size=cfg.vocab_size,
-        max_position_embeddings=cfg.seq_len, tie_word_embeddings=cfg.tie_embeddings,
-        rms_norm_eps=cfg.norm_eps, attention_bias=False, mlp_bias=False)
+        hidden_size=cfg.d_model,
+        intermediate_size=cfg.ff_dim,
+        num_hidden_layers=cfg.n_layers,
+        num_attention_heads=cfg.n_heads,
+        num_key_value_heads=cfg.kv_heads,
+        vocab_size=cfg.vocab_size,
+        max_position_embeddings=cfg.seq_len,
+        tie_word_embeddings=cfg.tie_embeddings,
+        rms_norm_eps=cfg.norm_eps,
+        attention_bias=False,
+        mlp_bias=False,
+    )
     return transformers.LlamaForCausalLM._from_config(hf_cfg, attn_implementation="sdpa")
 
 
-def benchmark(cfg: ModelConfig, batch_size: int, steps: int = 20, warmup: int = 3,
-              device: str = "cpu") -> dict:
+def benchmark(cfg: ModelConfig, batch_size: int, steps: int = 20, warmup: int = 3, device: str = "cpu") -> dict:
     """Median training tokens/s of llmscale's decoder and of LlamaForCausalLM, same config and batches."""
     dev = torch.device(device)
     ours = build(cfg, seed=0).to(dev)
@@ -46,8 +54,7 @@ def benchmark(cfg: ModelConfig, batch_size: int, steps: int = 20, warmup: int = 
     if n_theirs != counting.param_count(cfg):
         raise RuntimeError(f"parameter counts differ: llmscale {counting.param_count(cfg)}, HF {n_theirs}")
     gen = torch.Generator().manual_seed(0)
-    batches = [torch.randint(0, cfg.vocab_size, (batch_size, cfg.seq_len + 1), generator=gen).to(dev)
-               for _ in range(4)]
+    batches = [torch.randint(0, cfg.vocab_size, (batch_size, cfg.seq_len + 1), generator=gen).to(dev) for _ in range(4)]
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda")
 
     def make_step(model, forward):
@@ -60,6 +67,7 @@ def benchmark(cfg: ModelConfig, batch_size: int, steps: int = 20, warmup: int = 
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+
         return step
 
     def ours_forward(m, x, y):

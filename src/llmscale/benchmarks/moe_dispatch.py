@@ -21,17 +21,35 @@ from ..config import ModelConfig
 from ..model import moe
 
 
-def layer_config(n_experts: int, d_model: int = 128, d_ff: int = 256, top_k: int = 2,
-                 capacity_factor: float | None = None) -> ModelConfig:
+def layer_config(
+    n_experts: int, d_model: int = 128, d_ff: int = 256, top_k: int = 2, capacity_factor: float | None = None
+) -> ModelConfig:
     """The MoE layer that is timed (attention fields are placeholders: only the layer is built)."""
-    return ModelConfig(n_layers=1, d_model=d_model, n_heads=4, vocab_size=2, seq_len=1, d_ff=d_ff,
-                       n_experts=n_experts, top_k=top_k, capacity_factor=capacity_factor)
+    return ModelConfig(
+        n_layers=1,
+        d_model=d_model,
+        n_heads=4,
+        vocab_size=2,
+        seq_len=1,
+        d_ff=d_ff,
+        n_experts=n_experts,
+        top_k=top_k,
+        capacity_factor=capacity_factor,
+    )
 
 
-def benchmark_dispatch(n_experts: int, n_tokens: int = 2048, d_model: int = 128, d_ff: int = 256,
-                       top_k: int = 2, capacity_factor: float | None = None, steps: int = 20,
-                       warmup: int = 3, device: str = "cpu",
-                       dispatches: tuple[str, ...] = moe.DISPATCHES) -> dict:
+def benchmark_dispatch(
+    n_experts: int,
+    n_tokens: int = 2048,
+    d_model: int = 128,
+    d_ff: int = 256,
+    top_k: int = 2,
+    capacity_factor: float | None = None,
+    steps: int = 20,
+    warmup: int = 3,
+    device: str = "cpu",
+    dispatches: tuple[str, ...] = moe.DISPATCHES,
+) -> dict:
     """Median seconds of forward + backward of one MoE layer per dispatch, and speed-ups over "loop".
 
     The layers share weights and inputs; their outputs are checked equal before timing. Steps
@@ -68,8 +86,14 @@ def benchmark_dispatch(n_experts: int, n_tokens: int = 2048, d_model: int = 128,
                 times[name].append(seconds)
     median = {name: statistics.median(ts) for name, ts in times.items()}
     return {
-        "n_experts": n_experts, "n_tokens": n_tokens, "d_model": d_model, "d_ff": d_ff, "top_k": top_k,
-        "capacity_factor": capacity_factor, "steps": steps, "device": str(dev),
+        "n_experts": n_experts,
+        "n_tokens": n_tokens,
+        "d_model": d_model,
+        "d_ff": d_ff,
+        "top_k": top_k,
+        "capacity_factor": capacity_factor,
+        "steps": steps,
+        "device": str(dev),
         "threads": torch.get_num_threads(),
         "median_s": median,
         "speedup_over_loop": {name: median["loop"] / median[name] for name in dispatches},
@@ -86,16 +110,27 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args(argv)
-    print(f"one MoE layer, forward + backward: {args.tokens} tokens, d={args.d_model}, "
-          f"d_ff={args.d_ff} per expert, top-{args.top_k}, device={args.device}, "
-          f"threads={torch.get_num_threads()}")
-    print(f"{'E':>4} " + " ".join(f"{name + ' ms':>11}" for name in moe.DISPATCHES)
-          + " " + " ".join(f"{'loop/' + name:>13}" for name in moe.DISPATCHES if name != "loop"))
+    print(
+        f"one MoE layer, forward + backward: {args.tokens} tokens, d={args.d_model}, "
+        f"d_ff={args.d_ff} per expert, top-{args.top_k}, device={args.device}, "
+        f"threads={torch.get_num_threads()}"
+    )
+    print(
+        f"{'E':>4} "
+        + " ".join(f"{name + ' ms':>11}" for name in moe.DISPATCHES)
+        + " "
+        + " ".join(f"{'loop/' + name:>13}" for name in moe.DISPATCHES if name != "loop")
+    )
     for n_experts in args.experts:
-        r = benchmark_dispatch(n_experts, args.tokens, args.d_model, args.d_ff, args.top_k,
-                               steps=args.steps, device=args.device)
-        print(f"{n_experts:>4} " + " ".join(f"{1e3 * r['median_s'][n]:>11.2f}" for n in moe.DISPATCHES)
-              + " " + " ".join(f"{r['speedup_over_loop'][n]:>13.2f}" for n in moe.DISPATCHES if n != "loop"))
+        r = benchmark_dispatch(
+            n_experts, args.tokens, args.d_model, args.d_ff, args.top_k, steps=args.steps, device=args.device
+        )
+        print(
+            f"{n_experts:>4} "
+            + " ".join(f"{1e3 * r['median_s'][n]:>11.2f}" for n in moe.DISPATCHES)
+            + " "
+            + " ".join(f"{r['speedup_over_loop'][n]:>13.2f}" for n in moe.DISPATCHES if n != "loop")
+        )
     return 0
 
 

@@ -11,5 +11,16 @@ from .corpus import CORPUS_NAMES, Corpus, cache_dir, load_corpus
 from .markov import MarkovLanguage
 from .text import english_text, english_text_info
 
-__all__ = ["CORPUS_NAMES", "BPETokenizer", "Batcher", "Corpus", "MarkovLanguage", "batches", "cache_dir",
-           "english_text", "english_text_info", "load_corpus", "train_val_split"]
+__all__ = [
+    "CORPUS_NAMES",
+    "BPETokenizer",
+    "Batcher",
+    "Corpus",
+    "MarkovLanguage",
+    "batches",
+    "cache_dir",
+    "english_text",
+    "english_text_info",
+    "load_corpus",
+    "train_val_split",
+]

@@ -18,9 +18,7 @@ def _as_token_array(tokens: Any, name: str = "tokens") -> np.ndarray:
         tokens = tokens.detach().cpu().numpy()
     arr = np.asarray(tokens)
     if arr.ndim != 1 or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
-        raise ValueError(
-            f"{name} has shape {arr.shape} and dtype {arr.dtype}; pass a 1-D array of integer token ids"
-        )
+        raise ValueError(f"{name} has shape {arr.shape} and dtype {arr.dtype}; pass a 1-D array of integer token ids")
     return arr.astype(np.int64, copy=False)
 
 

@@ -59,9 +59,7 @@ class MarkovLanguage:
         probs = np.array(self.probs, dtype=np.float64)
         expected = (self.vocab_size**self.order, self.vocab_size)
         if probs.shape != expected:
-            raise ValueError(
-                f"probs has shape {probs.shape}; pass shape (vocab_size**order, vocab_size) = {expected}"
-            )
+            raise ValueError(f"probs has shape {probs.shape}; pass shape (vocab_size**order, vocab_size) = {expected}")
         if not np.all(probs > 0) or not np.allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-9):
             raise ValueError(
                 "probs rows must be strictly positive and sum to 1 (positivity keeps the chain "
@@ -214,9 +212,7 @@ class MarkovLanguage:
         """Per-token NLL in nats under the true model, for ``tokens[order:]`` (length n - order)."""
         t = np.asarray(tokens, dtype=np.int64)
         if t.ndim != 1 or len(t) <= self.order:
-            raise ValueError(
-                f"tokens has shape {t.shape}; pass a 1-D array longer than order={self.order}"
-            )
+            raise ValueError(f"tokens has shape {t.shape}; pass a 1-D array longer than order={self.order}")
         if t.min() < 0 or t.max() >= self.vocab_size:
             raise ValueError(f"tokens must lie in [0, {self.vocab_size}); got [{t.min()}, {t.max()}]")
         if self.order == 1:

@@ -16,7 +16,9 @@ from .text import SNAPSHOT_SHA256, regenerate_snapshot
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llmscale.data.regenerate_english", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m llmscale.data.regenerate_english", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing snapshot")
     parser.add_argument("--dir", default=None, help="write here instead of the llmscale/data source folder")
     args = parser.parse_args(argv)
@@ -25,8 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     except FileExistsError as exc:
         print(f"refusing: {exc}", file=sys.stderr)
         return 1
-    print(f"wrote snapshot from Python {info['python_version']}: {info['n_topics']} topics, "
-          f"{info['n_chars']:,} chars, {info['gz_bytes']:,} bytes compressed; licence from {info['license_from']}")
+    print(
+        f"wrote snapshot from Python {info['python_version']}: {info['n_topics']} topics, "
+        f"{info['n_chars']:,} chars, {info['gz_bytes']:,} bytes compressed; licence from {info['license_from']}"
+    )
     print("Record in src/llmscale/data/text.py:")
     print(f'SNAPSHOT_PYTHON_VERSION = "{info["python_version"]}"')
     print(f"SNAPSHOT_N_TOPICS = {info['n_topics']}")

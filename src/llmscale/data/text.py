@@ -87,7 +87,13 @@ def _find_python_license() -> Path | None:
     """CPython's own LICENSE(.txt), which holds the PSF License Agreement version 2."""
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     for prefix in dict.fromkeys([sys.base_prefix, sys.prefix]):
-        for rel in (f"lib/{version}/LICENSE.txt", f"lib/{version}/LICENSE", "LICENSE.txt", "LICENSE", "Lib/LICENSE.txt"):
+        for rel in (
+            f"lib/{version}/LICENSE.txt",
+            f"lib/{version}/LICENSE",
+            "LICENSE.txt",
+            "LICENSE",
+            "Lib/LICENSE.txt",
+        ):
             path = Path(prefix) / rel
             if path.is_file():
                 return path
@@ -99,12 +105,12 @@ def _readme(info: dict[str, Any]) -> str:
 
 The English corpus of the book (`llmscale.data.english_text()`): CPython's
 `pydoc_data.topics.topics` (the Language Reference pages `help()` shows), all
-{info['n_topics']} topics joined in sorted key order with `"\\n\\n"`, UTF-8, gzip-compressed.
+{info["n_topics"]} topics joined in sorted key order with `"\\n\\n"`, UTF-8, gzip-compressed.
 
-- Taken from: Python {info['python_version']} (`pydoc_data/topics.py` of that interpreter)
-- Text: {info['n_chars']:,} characters, {info['n_bytes_utf8']:,} bytes (UTF-8)
-- Text SHA-256 (UTF-8, uncompressed): `{info['sha256']}`
-- `{SNAPSHOT_FILE}`: {info['gz_bytes']:,} bytes, SHA-256 `{info['gz_sha256']}`
+- Taken from: Python {info["python_version"]} (`pydoc_data/topics.py` of that interpreter)
+- Text: {info["n_chars"]:,} characters, {info["n_bytes_utf8"]:,} bytes (UTF-8)
+- Text SHA-256 (UTF-8, uncompressed): `{info["sha256"]}`
+- `{SNAPSHOT_FILE}`: {info["gz_bytes"]:,} bytes, SHA-256 `{info["gz_sha256"]}`
 - Licence: Python Software Foundation License Version 2, see `{LICENSE_FILE}`
   (CPython's `LICENSE.txt`, copied from the interpreter that produced the text).
 

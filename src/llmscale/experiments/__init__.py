@@ -16,10 +16,11 @@ import importlib
 import json
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .._io import atomic_write_text
 from .._registry import submodule_names
@@ -84,8 +85,9 @@ def get_experiment(name: str) -> Experiment:
         raise ValueError(f"unknown experiment {name!r}; choose one of {names()}")
     experiment = importlib.import_module(f"{__name__}.{module_name}").EXPERIMENT
     if experiment.name != name:
-        raise RuntimeError(f"{module_name}.py defines experiment {experiment.name!r}; "
-                           f"its file name says {name!r}: rename one of them")
+        raise RuntimeError(
+            f"{module_name}.py defines experiment {experiment.name!r}; its file name says {name!r}: rename one of them"
+        )
     return experiment
 
 
@@ -121,6 +123,7 @@ def run(name: str, size: str | None = None, device: str = "cpu", directory: Path
     import torch
 
     from .. import __version__
+
     exp = get_experiment(name)
     size = exp.default_size if size is None else size
     if size not in exp.sizes:
@@ -137,7 +140,7 @@ def run(name: str, size: str | None = None, device: str = "cpu", directory: Path
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
         "device": device,
-        "created": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+        "created": datetime.now(UTC).strftime("%Y-%m-%d"),
         "wall_seconds": round(time.perf_counter() - start, 1),
         "sha256": _digest(data),
         "data": data,
@@ -153,8 +156,7 @@ def load(name: str, size: str | None = None, directory: Path | None = None) -> d
     file = path(name, size, directory)
     rebuild = command(name, size if size != exp.default_size else None)
     if not file.exists():
-        raise ResultsError(f"no stored result for {name!r} (size {size}) at {file}; "
-                           f"create it with: {rebuild}")
+        raise ResultsError(f"no stored result for {name!r} (size {size}) at {file}; create it with: {rebuild}")
     try:
         record = json.loads(file.read_text())
         data = record["data"]
@@ -162,10 +164,13 @@ def load(name: str, size: str | None = None, directory: Path | None = None) -> d
     except (json.JSONDecodeError, KeyError, TypeError) as err:
         raise ResultsError(f"the stored result {file} is damaged ({err}); rebuild it with: {rebuild}") from None
     if _digest(data) != digest:
-        raise ResultsError(f"the stored result {file} is damaged (its data no longer match its "
-                           f"checksum); rebuild it with: {rebuild}")
+        raise ResultsError(
+            f"the stored result {file} is damaged (its data no longer match its checksum); rebuild it with: {rebuild}"
+        )
     if record.get("schema") != SCHEMA or record.get("experiment_version") != exp.version:
-        raise ResultsError(f"the stored result {file} is stale (made by version "
-                           f"{record.get('experiment_version')} of {name!r}, the code is at version "
-                           f"{exp.version}); rebuild it with: {rebuild}")
+        raise ResultsError(
+            f"the stored result {file} is stale (made by version "
+            f"{record.get('experiment_version')} of {name!r}, the code is at version "
+            f"{exp.version}); rebuild it with: {rebuild}"
+        )
     return record

@@ -33,17 +33,31 @@ def _dispatch_bench(size: str, device: str) -> dict:
     for label, n_tokens, d_model, d_ff in shapes:
         rows = []
         for n_experts in EXPERTS:
-            r = moe_dispatch.benchmark_dispatch(n_experts, n_tokens, d_model, d_ff, top_k=2, steps=steps,
-                                             device=device)
-            rows.append({"n_experts": n_experts,
-                         "median_ms": {k: round(1e3 * v, 3) for k, v in r["median_s"].items()},
-                         "speedup_over_loop": {k: round(v, 3) for k, v in r["speedup_over_loop"].items()}})
+            r = moe_dispatch.benchmark_dispatch(n_experts, n_tokens, d_model, d_ff, top_k=2, steps=steps, device=device)
+            rows.append(
+                {
+                    "n_experts": n_experts,
+                    "median_ms": {k: round(1e3 * v, 3) for k, v in r["median_s"].items()},
+                    "speedup_over_loop": {k: round(v, 3) for k, v in r["speedup_over_loop"].items()},
+                }
+            )
         layers.append({"label": label, "n_tokens": n_tokens, "d_model": d_model, "d_ff": d_ff, "rows": rows})
         load.append(_load_average())
-    return {"top_k": 2, "steps": steps, "threads": r["threads"], "cpu_count": os.cpu_count(),
-            "layers": layers, "load_average": load}
+    return {
+        "top_k": 2,
+        "steps": steps,
+        "threads": r["threads"],
+        "cpu_count": os.cpu_count(),
+        "layers": layers,
+        "load_average": load,
+    }
 
 
-EXPERIMENT = Experiment("moe-dispatch-bench", version=1, sizes=tuple(_SIZES), default_size="small",
-                    description="MoE layer dispatch: sorted and batched against a loop over experts.",
-                    run=_dispatch_bench)
+EXPERIMENT = Experiment(
+    "moe-dispatch-bench",
+    version=1,
+    sizes=tuple(_SIZES),
+    default_size="small",
+    description="MoE layer dispatch: sorted and batched against a loop over experts.",
+    run=_dispatch_bench,
+)

@@ -29,16 +29,50 @@ SIZES = {
     # Shapes and budgets. `experts`: the sweep (1 is the dense model), each trained once per
     # seed in `seeds`; `check`: the short run the notebook repeats live (n_experts, steps).
     # "small" and "large" keep to about two passes over the corpus (8·128·400 ≈ 410k tokens).
-    "tiny": dict(n_layers=1, d_model=32, n_heads=2, d_ff=64, seq_len=32, batch_size=4, steps=8,
-                 eval_every=4, eval_batches=2, experts=(1, 4), seeds=(0,), check=(4, 4)),
-    "small": dict(n_layers=2, d_model=64, n_heads=4, d_ff=256, seq_len=128, batch_size=8, steps=400,
-                  eval_every=50, eval_batches=16, experts=(1, 4, 8, 16, 32, 64), seeds=(0, 1, 2, 3, 4),
-                  check=(16, 40)),
+    "tiny": dict(
+        n_layers=1,
+        d_model=32,
+        n_heads=2,
+        d_ff=64,
+        seq_len=32,
+        batch_size=4,
+        steps=8,
+        eval_every=4,
+        eval_batches=2,
+        experts=(1, 4),
+        seeds=(0,),
+        check=(4, 4),
+    ),
+    "small": dict(
+        n_layers=2,
+        d_model=64,
+        n_heads=4,
+        d_ff=256,
+        seq_len=128,
+        batch_size=8,
+        steps=400,
+        eval_every=50,
+        eval_batches=16,
+        experts=(1, 4, 8, 16, 32, 64),
+        seeds=(0, 1, 2, 3, 4),
+        check=(16, 40),
+    ),
     # "large" is not a larger model (the corpus allows no larger token budget) but a finer
     # sweep with more seeds, minutes on a GPU.
-    "large": dict(n_layers=2, d_model=64, n_heads=4, d_ff=256, seq_len=128, batch_size=8, steps=400,
-                  eval_every=25, eval_batches=32, experts=(1, 2, 4, 8, 16, 32, 64, 128),
-                  seeds=(0, 1, 2, 3, 4, 5, 6, 7), check=(16, 40)),
+    "large": dict(
+        n_layers=2,
+        d_model=64,
+        n_heads=4,
+        d_ff=256,
+        seq_len=128,
+        batch_size=8,
+        steps=400,
+        eval_every=25,
+        eval_batches=32,
+        experts=(1, 2, 4, 8, 16, 32, 64, 128),
+        seeds=(0, 1, 2, 3, 4, 5, 6, 7),
+        check=(16, 40),
+    ),
 }
 
 
@@ -51,17 +85,30 @@ def _spec(size: str) -> dict:
 def config(size: str, n_experts: int, vocab_size: int) -> ModelConfig:
     """The model of the sweep at `size` with `n_experts` experts (1: the dense model)."""
     s = _spec(size)
-    if isinstance(n_experts, bool) or not isinstance(n_experts, int) or n_experts < 1 \
-            or (n_experts > 1 and n_experts < TOP_K):
+    if (
+        isinstance(n_experts, bool)
+        or not isinstance(n_experts, int)
+        or n_experts < 1
+        or (n_experts > 1 and n_experts < TOP_K)
+    ):
         raise ValueError(f"n_experts={n_experts!r} must be 1 (dense) or an integer >= top_k={TOP_K}")
-    common = dict(n_layers=s["n_layers"], d_model=s["d_model"], n_heads=s["n_heads"],
-                  vocab_size=vocab_size, seq_len=s["seq_len"])
+    common = dict(
+        n_layers=s["n_layers"], d_model=s["d_model"], n_heads=s["n_heads"], vocab_size=vocab_size, seq_len=s["seq_len"]
+    )
     if n_experts == 1:
         return ModelConfig(d_ff=s["d_ff"], **common)
     # Router settings spelled out, so that a change of the package's defaults cannot change
     # this experiment silently: no capacity limit (no token dropped), Switch balance loss.
-    return ModelConfig(d_ff=s["d_ff"] // TOP_K, n_experts=n_experts, top_k=TOP_K, capacity_factor=None,
-                       router_aux_loss_coef=0.01, router_z_loss_coef=0.001, gating="topk-softmax", **common)
+    return ModelConfig(
+        d_ff=s["d_ff"] // TOP_K,
+        n_experts=n_experts,
+        top_k=TOP_K,
+        capacity_factor=None,
+        router_aux_loss_coef=0.01,
+        router_z_loss_coef=0.001,
+        gating="topk-softmax",
+        **common,
+    )
 
 
 def steps_at_equal_flops(size: str, n_experts: int, vocab_size: int, dense_steps: int | None = None) -> int:
@@ -73,8 +120,9 @@ def steps_at_equal_flops(size: str, n_experts: int, vocab_size: int, dense_steps
     return max(1, round(dense_steps * dense / mine))
 
 
-def run_point(size: str, n_experts: int, seed: int = 0, steps: int | None = None, device: str = "cpu",
-              threads: int = 1) -> dict:
+def run_point(
+    size: str, n_experts: int, seed: int = 0, steps: int | None = None, device: str = "cpu", threads: int = 1
+) -> dict:
     """Train one model of the sweep and return its losses, FLOPs and parameter counts.
 
     `steps` None gives the run the dense run's FLOPs; an integer overrides it (the short check
@@ -87,19 +135,39 @@ def run_point(size: str, n_experts: int, seed: int = 0, steps: int | None = None
     steps = steps_at_equal_flops(size, n_experts, corpus.vocab_size) if steps is None else steps
     with measure.torch_threads(threads if device == "cpu" else None):
         start = time.perf_counter()
-        hist = train.train(cfg, corpus.train, corpus.val, steps=steps, batch_size=s["batch_size"],
-                           lr=3e-3, eval_every=min(s["eval_every"], steps), eval_batches=s["eval_batches"],
-                           seed=seed, device=device, progress=False, log_every=max(1, steps // 50))
+        hist = train.train(
+            cfg,
+            corpus.train,
+            corpus.val,
+            steps=steps,
+            batch_size=s["batch_size"],
+            lr=3e-3,
+            eval_every=min(s["eval_every"], steps),
+            eval_batches=s["eval_batches"],
+            seed=seed,
+            device=device,
+            progress=False,
+            log_every=max(1, steps // 50),
+        )
         wall = time.perf_counter() - start
     point = {
-        "n_experts": n_experts, "top_k": cfg.top_k, "d_ff": cfg.ff_dim, "seed": seed, "steps": steps,
-        "tokens": hist.tokens, "train_flops": hist.train_flops,
+        "n_experts": n_experts,
+        "top_k": cfg.top_k,
+        "d_ff": cfg.ff_dim,
+        "seed": seed,
+        "steps": steps,
+        "tokens": hist.tokens,
+        "train_flops": hist.train_flops,
         "flops_per_token": hist.flops_per_token,
-        "n_params": counting.param_count(cfg), "active_params": counting.active_param_count(cfg),
-        "eval_steps": hist.eval_steps, "val_loss": [round(v, 5) for v in hist.val_loss],
-        "train_steps": hist.steps, "train_loss": [round(v, 5) for v in hist.train_loss],
+        "n_params": counting.param_count(cfg),
+        "active_params": counting.active_param_count(cfg),
+        "eval_steps": hist.eval_steps,
+        "val_loss": [round(v, 5) for v in hist.val_loss],
+        "train_steps": hist.steps,
+        "train_loss": [round(v, 5) for v in hist.train_loss],
         "final_val_loss": round(hist.val_loss[-1], 5),
-        "wall_seconds": round(wall, 1), "threads": threads if device == "cpu" else None,
+        "wall_seconds": round(wall, 1),
+        "threads": threads if device == "cpu" else None,
     }
     if cfg.is_moe and hist.expert_load:
         # Share of the last logged batch's assignments that each expert took, per layer.
@@ -117,13 +185,20 @@ def _moe_sweep(size: str, device: str) -> dict:
     check = run_point(size, e_check, seed=0, steps=steps_check, device=device)
     # The same check with two threads: a different summation order, the size of the
     # difference another machine's kernels would make (CPU only).
-    check_two_threads = run_point(size, e_check, seed=0, steps=steps_check, device=device, threads=2) \
-        if device == "cpu" else None
+    check_two_threads = (
+        run_point(size, e_check, seed=0, steps=steps_check, device=device, threads=2) if device == "cpu" else None
+    )
     return {
-        "size": size, "corpus": corpus.description, "top_k": TOP_K,
+        "size": size,
+        "corpus": corpus.description,
+        "top_k": TOP_K,
         "shape": {k: s[k] for k in ("n_layers", "d_model", "n_heads", "d_ff", "seq_len", "batch_size")},
-        "dense_steps": s["steps"], "experts": list(s["experts"]), "seeds": list(s["seeds"]),
-        "points": points, "check": check, "check_two_threads": check_two_threads,
+        "dense_steps": s["steps"],
+        "experts": list(s["experts"]),
+        "seeds": list(s["seeds"]),
+        "points": points,
+        "check": check,
+        "check_two_threads": check_two_threads,
         "moe_implementation": _implementation(),
     }
 
@@ -135,15 +210,23 @@ def _implementation() -> dict:
     import inspect
 
     from ..model import Block
+
     cfg = ModelConfig(n_layers=1, d_model=8, n_heads=2, vocab_size=8, seq_len=8, n_experts=2, top_k=1)
     layer = Block(cfg).ffn
     source = inspect.getsource(inspect.getmodule(type(layer)))
-    return {"layer": f"{type(layer).__module__}.{type(layer).__qualname__}",
-            "dispatch": getattr(layer, "dispatch", None),
-            "source_sha256": hashlib.sha256(source.encode()).hexdigest()[:16]}
+    return {
+        "layer": f"{type(layer).__module__}.{type(layer).__qualname__}",
+        "dispatch": getattr(layer, "dispatch", None),
+        "source_sha256": hashlib.sha256(source.encode()).hexdigest()[:16],
+    }
 
 
-EXPERIMENT = Experiment("moe-sweep", version=2, sizes=tuple(SIZES), default_size="small",
-                    description="Dense and mixture-of-experts decoders (1 to 64 experts, top-2) at equal "
-                                "training FLOPs on the English corpus, several seeds each.",
-                    run=_moe_sweep)
+EXPERIMENT = Experiment(
+    "moe-sweep",
+    version=2,
+    sizes=tuple(SIZES),
+    default_size="small",
+    description="Dense and mixture-of-experts decoders (1 to 64 experts, top-2) at equal "
+    "training FLOPs on the English corpus, several seeds each.",
+    run=_moe_sweep,
+)

@@ -21,11 +21,12 @@ from .moe import MoELayer
 
 def _check_buildable(cfg: ModelConfig) -> None:
     if cfg.n_encoder_layers:
-        raise ValueError(f"n_encoder_layers={cfg.n_encoder_layers}: the book's model is decoder-only; "
-                         "set n_encoder_layers=0 (encoder-decoder configs can still be counted)")
+        raise ValueError(
+            f"n_encoder_layers={cfg.n_encoder_layers}: the book's model is decoder-only; "
+            "set n_encoder_layers=0 (encoder-decoder configs can still be counted)"
+        )
     if cfg.pos == "relative":
-        raise ValueError("pos='relative' (Transformer-XL) is counted but not built; "
-                         "use pos='rope' or pos='learned'")
+        raise ValueError("pos='relative' (Transformer-XL) is counted but not built; use pos='rope' or pos='learned'")
     if cfg.pos == "sinusoidal":
         raise ValueError("pos='sinusoidal' is counted but not built; use pos='rope' or pos='learned'")
 
@@ -88,8 +89,10 @@ class Decoder(nn.Module):
             raise ValueError(f"idx must have shape (batch, seq), got {tuple(idx.shape)}")
         S = idx.shape[1]
         if S > self.cfg.seq_len:
-            raise ValueError(f"sequence length {S} exceeds seq_len={self.cfg.seq_len}; "
-                             "pass shorter sequences or build the model with a larger seq_len")
+            raise ValueError(
+                f"sequence length {S} exceeds seq_len={self.cfg.seq_len}; "
+                "pass shorter sequences or build the model with a larger seq_len"
+            )
         x = self.embed(idx)
         if self.pos_embed is not None:
             x = x + self.pos_embed(torch.arange(S, device=idx.device))
@@ -99,8 +102,9 @@ class Decoder(nn.Module):
         if self.cfg.is_moe:
             # Router losses of this pass, weighted: training adds them to the cross-entropy.
             stats = self.moe_stats()
-            self.aux_loss = (self.cfg.router_aux_loss_coef * sum(s.balance_loss for s in stats)
-                             + self.cfg.router_z_loss_coef * sum(s.z_loss for s in stats))
+            self.aux_loss = self.cfg.router_aux_loss_coef * sum(
+                s.balance_loss for s in stats
+            ) + self.cfg.router_z_loss_coef * sum(s.z_loss for s in stats)
         logits = self.lm_head(self.norm(x))
         if targets is None:
             return logits, None

@@ -64,11 +64,11 @@ class Attention(nn.Module):
         qkv = self.qkv(x).view(B, S, h + 2 * kv, self.head_dim)
         if self.rope:
             # Rotate queries and keys together: one pass over the (h + h_kv) heads.
-            qk = apply_rope(qkv[:, :, :h + kv], rope[0][:S, None, :], rope[1][:S, None, :])
+            qk = apply_rope(qkv[:, :, : h + kv], rope[0][:S, None, :], rope[1][:S, None, :])
             q, k = qk[:, :, :h], qk[:, :, h:]
         else:
-            q, k = qkv[:, :, :h], qkv[:, :, h:h + kv]
-        v = qkv[:, :, h + kv:]
+            q, k = qkv[:, :, :h], qkv[:, :, h : h + kv]
+        v = qkv[:, :, h + kv :]
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         if kv != h:
             # Each K/V head serves n_heads // kv_heads query heads.

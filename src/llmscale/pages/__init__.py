@@ -22,17 +22,20 @@ def names() -> list[str]:
         if not chapter.ispkg or chapter.name.startswith("_"):
             continue
         package = importlib.import_module(f"{__name__}.{chapter.name}")
-        out += [f"{chapter.name}/{m.name}" for m in pkgutil.iter_modules(package.__path__)
-                if not m.name.startswith("_")]
+        out += [
+            f"{chapter.name}/{m.name}" for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")
+        ]
     return sorted(out)
 
 
 def page_of_module(module_name: str) -> str:
     """The page a page module serves: 'llmscale.pages.scaling.data' -> 'scaling/data'."""
     if not module_name.startswith(_PREFIX) or module_name.count(".") != 3:
-        raise ValueError(f"claims and exercises are registered by page modules "
-                         f"({_PREFIX}<chapter>.<page>), not by {module_name!r}; move them there")
-    return module_name[len(_PREFIX):].replace(".", "/")
+        raise ValueError(
+            f"claims and exercises are registered by page modules "
+            f"({_PREFIX}<chapter>.<page>), not by {module_name!r}; move them there"
+        )
+    return module_name[len(_PREFIX) :].replace(".", "/")
 
 
 def load(page: str) -> ModuleType:

@@ -11,8 +11,9 @@ from .._validate import non_negative_number, positive_int, positive_number
 from ..config import ModelConfig
 
 
-def all_to_all_bytes_per_token_layer(d_model: int, top_k: int, bytes_per_value: float = 2,
-                                     training: bool = True) -> float:
+def all_to_all_bytes_per_token_layer(
+    d_model: int, top_k: int, bytes_per_value: float = 2, training: bool = True
+) -> float:
     """Bytes one token moves in one MoE layer: its d-vector to k experts and back (2·k·d·b),
     twice that when training (the backward pass sends the gradients the same two ways)."""
     d_model = positive_int("d_model", d_model, "4096")
@@ -29,8 +30,13 @@ def remote_fraction(expert_parallel: int) -> float:
     return 1.0 - 1.0 / p
 
 
-def all_to_all_bytes(cfg: ModelConfig, tokens: float, bytes_per_value: float = 2,
-                     training: bool = True, expert_parallel: int | None = None) -> float:
+def all_to_all_bytes(
+    cfg: ModelConfig,
+    tokens: float,
+    bytes_per_value: float = 2,
+    training: bool = True,
+    expert_parallel: int | None = None,
+) -> float:
     """All-to-all bytes for `tokens` tokens through every MoE layer of `cfg`.
 
     Counts every token-to-expert send (the upper bound: all experts elsewhere); with

@@ -30,10 +30,16 @@ class TrainingMemory:
         return self.weights + self.gradients + self.optimizer
 
 
-def training_memory_per_gpu(n_params: float, tensor_parallel: int = 1, pipeline_parallel: int = 1,
-                            data_parallel: int = 1, zero_stage: int = 0,
-                            weight_bytes: float = WEIGHT_BYTES_BF16, grad_bytes: float = GRAD_BYTES_BF16,
-                            optimizer_bytes: float = OPTIMIZER_BYTES_ADAM_FP32) -> TrainingMemory:
+def training_memory_per_gpu(
+    n_params: float,
+    tensor_parallel: int = 1,
+    pipeline_parallel: int = 1,
+    data_parallel: int = 1,
+    zero_stage: int = 0,
+    weight_bytes: float = WEIGHT_BYTES_BF16,
+    grad_bytes: float = GRAD_BYTES_BF16,
+    optimizer_bytes: float = OPTIMIZER_BYTES_ADAM_FP32,
+) -> TrainingMemory:
     """Model-state bytes per GPU when `n_params` are split evenly over tensor × pipeline ranks.
 
     ZeRO stage 1 also shards the optimizer state over the data-parallel ranks, stage 2 the
@@ -45,11 +51,15 @@ def training_memory_per_gpu(n_params: float, tensor_parallel: int = 1, pipeline_
     dp = positive_int("data_parallel", data_parallel, "208")
     if zero_stage not in (0, 1, 2, 3) or isinstance(zero_stage, bool):
         raise ValueError(f"zero_stage={zero_stage!r} must be 0, 1, 2 or 3 (0: no sharding over data parallel)")
-    for name, value in (("weight_bytes", weight_bytes), ("grad_bytes", grad_bytes),
-                        ("optimizer_bytes", optimizer_bytes)):
+    for name, value in (
+        ("weight_bytes", weight_bytes),
+        ("grad_bytes", grad_bytes),
+        ("optimizer_bytes", optimizer_bytes),
+    ):
         non_negative_number(name, value, "2")
     per_rank = n_params / (tp * pp)
     return TrainingMemory(
         weights=per_rank * weight_bytes / (dp if zero_stage >= 3 else 1),
         gradients=per_rank * grad_bytes / (dp if zero_stage >= 2 else 1),
-        optimizer=per_rank * optimizer_bytes / (dp if zero_stage >= 1 else 1))
+        optimizer=per_rank * optimizer_bytes / (dp if zero_stage >= 1 else 1),
+    )

@@ -19,8 +19,10 @@ from __future__ import annotations
 from . import Figure
 
 _D1 = "Brown et al. 2020, Language Models are Few-Shot Learners, Table D.1"
-_GPT3_T22 = ("Brown et al. 2020, Language Models are Few-Shot Learners, Table 2.2 (quantity in "
-             "tokens, weight in training mix, epochs elapsed when training for 300B tokens)")
+_GPT3_T22 = (
+    "Brown et al. 2020, Language Models are Few-Shot Learners, Table 2.2 (quantity in "
+    "tokens, weight in training mix, epochs elapsed when training for 300B tokens)"
+)
 _GPT3_S22 = "Brown et al. 2020, Section 2.2"
 _PATTERSON = "Patterson et al. 2021, Carbon Emissions and Large Neural Network Training, Table 4"
 
@@ -36,12 +38,15 @@ _GPT3_ROWS = (
 # Public (1) or not released (0), with the paper's words.
 _GPT3_PUBLIC = {
     "common_crawl": (1, _GPT3_S22 + ": filtered from 41 monthly shards of the public Common Crawl"),
-    "webtext2": (0, _GPT3_S22 + ": 'an expanded version of the WebText dataset', scraped by OpenAI "
-                 "and not released"),
-    "books1": (0, _GPT3_S22 + ": 'two internet-based books corpora (Books1 and Books2)', contents "
-               "not documented or released"),
-    "books2": (0, _GPT3_S22 + ": 'two internet-based books corpora (Books1 and Books2)', contents "
-               "not documented or released"),
+    "webtext2": (0, _GPT3_S22 + ": 'an expanded version of the WebText dataset', scraped by OpenAI and not released"),
+    "books1": (
+        0,
+        _GPT3_S22 + ": 'two internet-based books corpora (Books1 and Books2)', contents not documented or released",
+    ),
+    "books2": (
+        0,
+        _GPT3_S22 + ": 'two internet-based books corpora (Books1 and Books2)', contents not documented or released",
+    ),
     "wikipedia": (1, _GPT3_S22 + ": 'English-language Wikipedia'"),
 }
 
@@ -57,8 +62,7 @@ FIGURES: dict[str, Figure] = {
     "gpt3-2.7b.train_flops": Figure(4.77e21, "FLOP", _D1 + ": 4.77E+21"),
     "gpt3-6.7b.train_flops": Figure(1.20e22, "FLOP", _D1 + ": 1.20E+22"),
     "gpt3-13b.train_flops": Figure(2.31e22, "FLOP", _D1 + ": 2.31E+22"),
-    "gpt3-175b.train_flops": Figure(
-        3.14e23, "FLOP", "Brown et al. 2020, Table D.1 (3.14E+23 FLOPs, 3,640 PF-days)"),
+    "gpt3-175b.train_flops": Figure(3.14e23, "FLOP", "Brown et al. 2020, Table D.1 (3.14E+23 FLOPs, 3,640 PF-days)"),
     "gpt3-small.train_pf_days": Figure(2.60, "PF-day", _D1 + ": 2.60E+00"),
     "gpt3-medium.train_pf_days": Figure(7.42, "PF-day", _D1 + ": 7.42E+00"),
     "gpt3-large.train_pf_days": Figure(15.8, "PF-day", _D1 + ": 1.58E+01"),
@@ -66,22 +70,24 @@ FIGURES: dict[str, Figure] = {
     "gpt3-2.7b.train_pf_days": Figure(55.2, "PF-day", _D1 + ": 5.52E+01"),
     "gpt3-6.7b.train_pf_days": Figure(139, "PF-day", _D1 + ": 1.39E+02"),
     "gpt3-13b.train_pf_days": Figure(268, "PF-day", _D1 + ": 2.68E+02"),
-    "gpt3-175b.train_pf_days": Figure(
-        3640, "PF-day", "Brown et al. 2020, Table D.1"),
-
+    "gpt3-175b.train_pf_days": Figure(3640, "PF-day", "Brown et al. 2020, Table D.1"),
     # Training tokens, and the data (Table 2.2 and Section 2.2; the other rows are built below).
     "gpt3.train_tokens": Figure(
-        300e9, "token", "Brown et al. 2020, Table 2.1 and Section 2.2: all models trained on 300B tokens"),
+        300e9, "token", "Brown et al. 2020, Table 2.1 and Section 2.2: all models trained on 300B tokens"
+    ),
     "gpt3.common_crawl_tokens": Figure(
-        410e9, "token", "Brown et al. 2020, Table 2.2: Common Crawl (filtered), 410 billion tokens"),
-    "gpt3.common_crawl_weight": Figure(
-        0.60, "fraction", "Brown et al. 2020, Table 2.2: weight in training mix 60%"),
+        410e9, "token", "Brown et al. 2020, Table 2.2: Common Crawl (filtered), 410 billion tokens"
+    ),
+    "gpt3.common_crawl_weight": Figure(0.60, "fraction", "Brown et al. 2020, Table 2.2: weight in training mix 60%"),
     "gpt3.common_crawl_disk_bytes": Figure(
-        570e9, "byte", _GPT3_S22 + ": '45TB of compressed plaintext before filtering and 570GB after "
-                       "filtering, roughly equivalent to 400 billion byte-pair-encoded tokens'"),
+        570e9,
+        "byte",
+        _GPT3_S22 + ": '45TB of compressed plaintext before filtering and 570GB after "
+        "filtering, roughly equivalent to 400 billion byte-pair-encoded tokens'",
+    ),
     "gpt3.common_crawl_raw_bytes": Figure(
-        45e12, "byte", _GPT3_S22 + ": '45TB of compressed plaintext before filtering'"),
-
+        45e12, "byte", _GPT3_S22 + ": '45TB of compressed plaintext before filtering'"
+    ),
     # GPT-3 175B's run. Not in the GPT-3 paper: Patterson et al. 2021 obtained these from OpenAI.
     "gpt3-175b.n_gpus": Figure(10_000, "GPU", _PATTERSON + ": 10,000 V100 GPUs"),
     "gpt3-175b.train_days": Figure(14.8, "day", _PATTERSON + ": training time 14.8 days"),
@@ -89,14 +95,19 @@ FIGURES: dict[str, Figure] = {
     "gpt3-175b.tco2e": Figure(552, "tCO2e", _PATTERSON + ": 552 net tCO2e"),
     # Not in the GPT-3 paper: the PaLM paper (Chowdhery et al. 2022) quoting Patterson et al.
     "gpt3-175b.tflops_per_gpu": Figure(
-        24.6e12, "FLOP/s", "Chowdhery et al. 2022, Section 4.1: GPT-3's '24.6 non-attention model "
-        "TFLOP/s per GPU, reported by OpenAI via Patterson et al. (2021)'"),
+        24.6e12,
+        "FLOP/s",
+        "Chowdhery et al. 2022, Section 4.1: GPT-3's '24.6 non-attention model "
+        "TFLOP/s per GPU, reported by OpenAI via Patterson et al. (2021)'",
+    ),
     # Not in the GPT-3 paper: Lambda's estimate of what the run would cost on rented V100s.
     "gpt3-175b.lambda_cost_dollars": Figure(
-        4.6e6, "USD", "Li 2020, OpenAI's GPT-3 Language Model: A Technical Overview (Lambda blog): "
-        "$4.6M on the lowest-priced V100 cloud instance"),
-    "gpt3-175b.lambda_v100_years": Figure(
-        355, "V100-year", "Li 2020 (Lambda blog): 355 years on a single V100"),
+        4.6e6,
+        "USD",
+        "Li 2020, OpenAI's GPT-3 Language Model: A Technical Overview (Lambda blog): "
+        "$4.6M on the lowest-priced V100 cloud instance",
+    ),
+    "gpt3-175b.lambda_v100_years": Figure(355, "V100-year", "Li 2020 (Lambda blog): 355 years on a single V100"),
 }
 
 # The mixture's rows, Table 2.2, and whether each source is public.

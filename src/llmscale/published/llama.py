@@ -16,12 +16,16 @@ from __future__ import annotations
 
 from . import Figure
 
-_LLAMA15 = ("Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 15 "
-            "(carbon footprint of training)")
-_LLAMA_T1 = ("Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 1 "
-             "(sampling proportion, epochs when training on 1.4T tokens, disk size)")
-_LLAMA_S21 = ("Touvron et al. 2023, Section 2.1: 'we only use data that is publicly available, and "
-              "compatible with open sourcing'")
+_LLAMA15 = (
+    "Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 15 (carbon footprint of training)"
+)
+_LLAMA_T1 = (
+    "Touvron et al. 2023, LLaMA: Open and Efficient Foundation Language Models, Table 1 "
+    "(sampling proportion, epochs when training on 1.4T tokens, disk size)"
+)
+_LLAMA_S21 = (
+    "Touvron et al. 2023, Section 2.1: 'we only use data that is publicly available, and compatible with open sourcing'"
+)
 
 # Table 1: (key, label, sampling proportion, epochs, disk size in bytes).
 _LLAMA_ROWS = (
@@ -50,17 +54,23 @@ FIGURES: dict[str, Figure] = {
     "llama.gpu_watts": Figure(400, "W", _LLAMA15 + ": GPU power consumption 400 W"),
     "llama.pue": Figure(1.1, "ratio", "Touvron et al. 2023, Section 6 (carbon footprint): PUE set at 1.1"),
     "llama-65b.tokens_per_s_per_gpu": Figure(
-        380, "token/s/GPU", "Touvron et al. 2023, Section 2.4: 'around 380 tokens/sec/GPU on 2048 A100 "
-        "GPU with 80GB of RAM'"),
+        380,
+        "token/s/GPU",
+        "Touvron et al. 2023, Section 2.4: 'around 380 tokens/sec/GPU on 2048 A100 GPU with 80GB of RAM'",
+    ),
     "llama-65b.n_gpus": Figure(2048, "GPU", "Touvron et al. 2023, Section 2.4: 2048 A100-80GB GPUs"),
     "llama-65b.train_days": Figure(
-        21, "day", "Touvron et al. 2023, Section 2.4: 'training over our dataset containing 1.4T tokens "
-        "takes approximately 21 days'"),
-
+        21,
+        "day",
+        "Touvron et al. 2023, Section 2.4: 'training over our dataset containing 1.4T tokens "
+        "takes approximately 21 days'",
+    ),
     # What the paper says other models were trained on.
     "llama.others_books_bytes": Figure(
-        2e12, "byte", "Touvron et al. 2023, Section 3.6 (MMLU): Gopher, Chinchilla and PaLM 'were "
-                      "trained on up to 2TB of books'"),
+        2e12,
+        "byte",
+        "Touvron et al. 2023, Section 3.6 (MMLU): Gopher, Chinchilla and PaLM 'were trained on up to 2TB of books'",
+    ),
 }
 
 # The mixture's rows, Table 1; all its sources are public (Section 2.1).

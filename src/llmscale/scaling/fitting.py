@@ -80,12 +80,15 @@ def huber(r, delta: float = HUBER_DELTA):
 def _check_runs(n_params, tokens, losses) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, d, l = (np.asarray(x, dtype=float).ravel() for x in (n_params, tokens, losses))
     if not (len(n) == len(d) == len(l)):
-        raise ValueError(f"n_params, tokens and losses must have the same length, got "
-                         f"{len(n)}, {len(d)} and {len(l)}; pass one value per run")
+        raise ValueError(
+            f"n_params, tokens and losses must have the same length, got "
+            f"{len(n)}, {len(d)} and {len(l)}; pass one value per run"
+        )
     for name, x in (("n_params", n), ("tokens", d), ("losses", l)):
         if not np.all(np.isfinite(x)) or np.any(x <= 0):
-            raise ValueError(f"{name} must be finite and > 0 for every run; drop the runs that "
-                             "diverged or were not measured")
+            raise ValueError(
+                f"{name} must be finite and > 0 for every run; drop the runs that diverged or were not measured"
+            )
     if len(n) < 5:
         raise ValueError(f"{len(n)} runs cannot determine the law's 5 parameters; pass at least 5 runs")
     return n, d, l
@@ -115,8 +118,9 @@ MIN_EXPONENT = 1e-3
 MAX_EXPONENT = 10.0
 MIN_E = 1e-3
 MAX_LOG_COEF = 100.0  # log A and log B: e^100 is far beyond any fit, and keeps exp() finite
-_BOUNDS = ([(None, MAX_LOG_COEF), (None, MAX_LOG_COEF), (float(np.log(MIN_E)), None)]
-           + [(MIN_EXPONENT, MAX_EXPONENT)] * 2)
+_BOUNDS = [(None, MAX_LOG_COEF), (None, MAX_LOG_COEF), (float(np.log(MIN_E)), None)] + [
+    (MIN_EXPONENT, MAX_EXPONENT)
+] * 2
 
 
 def _scaled_objective(theta, log_n, log_d, log_l, delta):
@@ -126,7 +130,7 @@ def _scaled_objective(theta, log_n, log_d, log_l, delta):
 
 def _grid_objective(grid: np.ndarray, log_n, log_d, log_l, delta) -> np.ndarray:
     """The objective at every row (a, b, e, α, β) of `grid`, vectorised."""
-    a, b, e, alpha, beta = (grid[:, i:i + 1] for i in range(5))
+    a, b, e, alpha, beta = (grid[:, i : i + 1] for i in range(5))
     terms = np.stack([a - alpha * log_n, b - beta * log_d, np.broadcast_to(e, (len(grid), len(log_n)))])
     r = logsumexp(terms, axis=0) - log_l
     return huber(r, delta).sum(axis=1)
@@ -155,8 +159,18 @@ class LawFit:
         return np.log(self.law.loss(n, d)) - np.log(l)
 
 
-def fit_law(n_params, tokens, losses, *, delta: float = HUBER_DELTA, grid: dict | None = None,
-            n_starts: int = 20, starts=(), fixed_E: float | None = None, source: str = "fitted") -> LawFit:
+def fit_law(
+    n_params,
+    tokens,
+    losses,
+    *,
+    delta: float = HUBER_DELTA,
+    grid: dict | None = None,
+    n_starts: int = 20,
+    starts=(),
+    fixed_E: float | None = None,
+    source: str = "fitted",
+) -> LawFit:
     """Fit L(N, D) = E + A/N^α + B/D^β to runs (N parameters, D tokens, loss in nats/token).
 
     Hoffmann et al.'s approach 3: Huber(δ) on log loss, log-sum-exp form, L-BFGS. The
@@ -189,14 +203,21 @@ def fit_law(n_params, tokens, losses, *, delta: float = HUBER_DELTA, grid: dict 
         for x0 in np.concatenate([best_rows, extra]):
             # The objective is ~δ² per run, tiny in absolute terms: scale it so L-BFGS's
             # tolerances mean something, and ask for a small gradient.
-            res = optimize.minimize(_scaled_objective, x0, args=(log_n, log_d, log_l, delta), jac=True,
-                                    method="L-BFGS-B", bounds=bounds,
-                                    options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-7})
+            res = optimize.minimize(
+                _scaled_objective,
+                x0,
+                args=(log_n, log_d, log_l, delta),
+                jac=True,
+                method="L-BFGS-B",
+                bounds=bounds,
+                options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-7},
+            )
             if best is None or res.fun < best.fun:
                 best = res
     a, b, e, alpha, beta = (float(v) for v in best.x)
-    law = ParametricLaw(E=float(np.exp(e)), A=float(np.exp(a)), B=float(np.exp(b)),
-                        alpha=alpha, beta=beta, source=source)
+    law = ParametricLaw(
+        E=float(np.exp(e)), A=float(np.exp(a)), B=float(np.exp(b)), alpha=alpha, beta=beta, source=source
+    )
     return LawFit(law, float(best.fun) * delta**2, len(n), (a, b, e, alpha, beta))
 
 
@@ -222,13 +243,21 @@ class Bootstrap:
 
 
 def _law_values(law: ParametricLaw) -> dict[str, float]:
-    return {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta,
-            "a": law.a, "b": law.b}
+    return {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta, "a": law.a, "b": law.b}
 
 
-def bootstrap_law(n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0,
-                  delta: float = HUBER_DELTA, n_starts: int = 5, start: LawFit | None = None,
-                  fixed_E: float | None = None) -> Bootstrap:
+def bootstrap_law(
+    n_params,
+    tokens,
+    losses,
+    *,
+    n_boot: int = 200,
+    seed: int = 0,
+    delta: float = HUBER_DELTA,
+    n_starts: int = 5,
+    start: LawFit | None = None,
+    fixed_E: float | None = None,
+) -> Bootstrap:
     """Refit the law on `n_boot` resamples (with replacement) of the runs.
 
     Each refit starts L-BFGS from the `n_starts` best grid points and from `start` (the fit to
@@ -248,8 +277,7 @@ def bootstrap_law(n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0,
     return Bootstrap({k: np.array(v) for k, v in out.items()}, int(n_boot), int(seed))
 
 
-def profile_E(n_params, tokens, losses, floors, *, delta: float = HUBER_DELTA,
-              n_starts: int = 20) -> np.ndarray:
+def profile_E(n_params, tokens, losses, floors, *, delta: float = HUBER_DELTA, n_starts: int = 20) -> np.ndarray:
     """The best objective of approach 3 with E held at each value of `floors` (nats/token).
 
     A flat profile means the runs cannot tell those floors apart: the other four parameters
@@ -268,6 +296,7 @@ def profile_E(n_params, tokens, losses, floors, *, delta: float = HUBER_DELTA,
 # ---------------------------------------------------------------------------
 # Approach 2: IsoFLOP minima
 # ---------------------------------------------------------------------------
+
 
 def _paired(x_name: str, x, y_name: str, y) -> tuple[np.ndarray, np.ndarray]:
     """Two 1-D float arrays of equal length, or a ValueError that names them."""
@@ -316,12 +345,16 @@ def fit_parabola(sizes, losses) -> Parabola:
     sizes, y = _paired("sizes", sizes, "losses", losses)
     x = np.log(sizes)
     if len(np.unique(x)) < 3:
-        raise ValueError(f"a parabola needs at least 3 distinct sizes, got {len(np.unique(x))}; "
-                         "train more model sizes at this budget")
+        raise ValueError(
+            f"a parabola needs at least 3 distinct sizes, got {len(np.unique(x))}; "
+            "train more model sizes at this budget"
+        )
     c2, c1, c0 = np.polyfit(x, y, 2)
     if not c2 > 0:
-        raise ValueError(f"the IsoFLOP curve bends downwards (c2={c2:.3g}): it has no minimum. "
-                         "Add smaller and larger models at this budget so they bracket the optimum")
+        raise ValueError(
+            f"the IsoFLOP curve bends downwards (c2={c2:.3g}): it has no minimum. "
+            "Add smaller and larger models at this budget so they bracket the optimum"
+        )
     return Parabola(float(c2), float(c1), float(c0), float(x.min()), float(x.max()))
 
 
@@ -369,8 +402,10 @@ def fit_loss_frontier(budgets, min_losses) -> LossFrontier:
     """
     c, y = _paired("budgets", budgets, "min_losses", min_losses)
     if len(np.unique(c)) < 4:
-        raise ValueError(f"a floor, a scale and an exponent need at least 4 budgets, got {len(np.unique(c))}; "
-                         "run the sweep at more compute budgets")
+        raise ValueError(
+            f"a floor, a scale and an exponent need at least 4 budgets, got {len(np.unique(c))}; "
+            "run the sweep at more compute budgets"
+        )
     if not (np.all(np.isfinite(c)) and np.all(c > 0) and np.all(np.isfinite(y)) and np.all(y > 0)):
         raise ValueError("budgets and min_losses must be finite and > 0 (FLOPs and nats/token)")
     c_ref = float(c.min())
@@ -385,9 +420,14 @@ def fit_loss_frontier(budgets, min_losses) -> LossFrontier:
     for e0 in np.linspace(0.0, top, 5)[:-1]:
         for gamma0 in (0.2, 1.0):
             log_k0 = float(np.log(max(y[np.argmin(x)] - e0, 1e-6)))
-            res = optimize.least_squares(residuals, (e0, log_k0, gamma0),
-                                         bounds=([0.0, -30.0, 1e-4], [top, 10.0, 10.0]),
-                                         xtol=1e-12, ftol=1e-12, gtol=1e-12)
+            res = optimize.least_squares(
+                residuals,
+                (e0, log_k0, gamma0),
+                bounds=([0.0, -30.0, 1e-4], [top, 10.0, 10.0]),
+                xtol=1e-12,
+                ftol=1e-12,
+                gtol=1e-12,
+            )
             if best is None or res.cost < best.cost:
                 best = res
     e, log_k, gamma = (float(v) for v in best.x)
@@ -447,8 +487,9 @@ def bracketed_budgets(budgets, n_params, losses) -> list[float]:
     return kept
 
 
-def leave_one_budget_out(budgets, n_params, tokens, losses, *, fixed_E: float | None = None,
-                         n_starts: int = 20) -> dict[float, LawFit]:
+def leave_one_budget_out(
+    budgets, n_params, tokens, losses, *, fixed_E: float | None = None, n_starts: int = 20
+) -> dict[float, LawFit]:
     """Approach 3 refitted once per budget, with that budget's runs left out: how much one
     budget moves the fitted law (a jackknife over budgets)."""
     c = np.asarray(budgets, dtype=float).ravel()
@@ -458,9 +499,10 @@ def leave_one_budget_out(budgets, n_params, tokens, losses, *, fixed_E: float | 
     levels = np.unique(c)
     if len(levels) < 2:
         raise ValueError("leaving a budget out needs runs at 2 or more budgets")
-    return {float(level): fit_law(n[c != level], d[c != level], l[c != level], fixed_E=fixed_E,
-                                  n_starts=n_starts)
-            for level in levels}
+    return {
+        float(level): fit_law(n[c != level], d[c != level], l[c != level], fixed_E=fixed_E, n_starts=n_starts)
+        for level in levels
+    }
 
 
 def bootstrap_isoflop(budgets, n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0) -> Bootstrap:

@@ -87,8 +87,9 @@ class ParametricLaw:
         """
         target = np.asarray(target_loss, dtype=float)
         if np.any(~np.isfinite(target)) or np.any(target <= self.E):
-            raise ValueError(f"target_loss={target_loss!r} must be above the irreducible loss "
-                             f"E={self.E}; choose a target > E")
+            raise ValueError(
+                f"target_loss={target_loss!r} must be above the irreducible loss E={self.E}; choose a target > E"
+            )
         reducible = target - self.E
         n = (self.A / (self.a * reducible)) ** (1.0 / self.alpha)
         d = (self.B / (self.b * reducible)) ** (1.0 / self.beta)
@@ -97,18 +98,31 @@ class ParametricLaw:
 
 # Hoffmann et al. 2022, "Training Compute-Optimal Large Language Models", eq. (10), approach 3:
 # the constants as printed in the body of the paper (rounded).
-CHINCHILLA = ParametricLaw(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28,
-                           source="Hoffmann et al. 2022, eq. 10 (approach 3), as printed")
+CHINCHILLA = ParametricLaw(
+    E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28, source="Hoffmann et al. 2022, eq. 10 (approach 3), as printed"
+)
 # The same fit with the unrounded exponents of the paper's arXiv TeX source, as quoted by
 # Besiroglu et al. 2024 (E = 1.6934, α = 0.3392, β = 0.2849); A and B as printed.
-CHINCHILLA_TEX = ParametricLaw(E=1.6934, A=406.4, B=410.7, alpha=0.3392, beta=0.2849,
-                               source="Hoffmann et al. 2022, approach 3, unrounded values of the "
-                                      "arXiv TeX source as quoted by Besiroglu et al. 2024")
+CHINCHILLA_TEX = ParametricLaw(
+    E=1.6934,
+    A=406.4,
+    B=410.7,
+    alpha=0.3392,
+    beta=0.2849,
+    source="Hoffmann et al. 2022, approach 3, unrounded values of the "
+    "arXiv TeX source as quoted by Besiroglu et al. 2024",
+)
 # Besiroglu, Erdil, Barnett & You 2024, "Chinchilla Scaling: A replication attempt", their
 # refit of approach 3 on data extracted from Hoffmann et al.'s Figure 4 (standard errors
 # E 0.03, A 124.58, B 1293.23, α 0.02, β 0.02).
-BESIROGLU = ParametricLaw(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658,
-                          source="Besiroglu et al. 2024, their refit of Hoffmann et al.'s approach 3")
+BESIROGLU = ParametricLaw(
+    E=1.8172,
+    A=482.01,
+    B=2085.43,
+    alpha=0.3478,
+    beta=0.3658,
+    source="Besiroglu et al. 2024, their refit of Hoffmann et al.'s approach 3",
+)
 
 
 @dataclass(frozen=True)
@@ -176,11 +190,23 @@ class KaplanLaw:
 
 # Kaplan et al. 2020, "Scaling Laws for Neural Language Models": eq. 1.1-1.3 and Table 5
 # (single-variable fits), Table 2 (joint L(N, D) fit), Table 6 (compute-efficient frontier).
-KAPLAN = KaplanLaw(alpha_n=0.076, n_c=8.8e13, alpha_d=0.095, d_c=5.4e13,
-                   alpha_c_min=0.050, c_c_min_pf_days=3.1e8,
-                   joint_alpha_n=0.076, joint_alpha_d=0.103, joint_n_c=6.4e13, joint_d_c=1.8e13,
-                   p_n=0.73, n_e=1.3e9, p_d=0.27, d_e=2e10,
-                   source="Kaplan et al. 2020, Tables 2, 5 and 6")
+KAPLAN = KaplanLaw(
+    alpha_n=0.076,
+    n_c=8.8e13,
+    alpha_d=0.095,
+    d_c=5.4e13,
+    alpha_c_min=0.050,
+    c_c_min_pf_days=3.1e8,
+    joint_alpha_n=0.076,
+    joint_alpha_d=0.103,
+    joint_n_c=6.4e13,
+    joint_d_c=1.8e13,
+    p_n=0.73,
+    n_e=1.3e9,
+    p_d=0.27,
+    d_e=2e10,
+    source="Kaplan et al. 2020, Tables 2, 5 and 6",
+)
 
 
 @dataclass(frozen=True)
@@ -223,43 +249,71 @@ class PowerLawFrontier:
         return self.optimal_flops(n) / (6.0 * n)
 
     @classmethod
-    def fit(cls, n_params, flops, source: str = "") -> "PowerLawFrontier":
+    def fit(cls, n_params, flops, source: str = "") -> PowerLawFrontier:
         """Least-squares fit of log N* = log k + a·log C to tabulated (N*, C) pairs."""
         n = number_array("n_params", n_params, "[1e9, 1e10]")
         c = number_array("flops", flops, "[1e20, 1e22]")
         if n.shape != c.shape or n.size < 2:
-            raise ValueError(f"n_params and flops must be paired, with at least two points; got "
-                             f"{n.size} and {c.size}")
+            raise ValueError(f"n_params and flops must be paired, with at least two points; got {n.size} and {c.size}")
         a, log_k = np.polyfit(np.log(c), np.log(n), 1)
         return cls(a=float(a), k=float(np.exp(log_k)), source=source)
 
 
 # Hoffmann et al. 2022, Table 2: exponents (a, b) of N_opt ∝ C^a and D_opt ∝ C^b.
-HOFFMANN_TABLE2 = {"approach 1": (0.50, 0.50), "approach 2": (0.49, 0.51), "approach 3": (0.46, 0.54),
-                   "Kaplan et al. 2020": (0.73, 0.27)}
+HOFFMANN_TABLE2 = {
+    "approach 1": (0.50, 0.50),
+    "approach 2": (0.49, 0.51),
+    "approach 3": (0.46, 0.54),
+    "Kaplan et al. 2020": (0.73, 0.27),
+}
 # Hoffmann et al. 2022, Table 3 (Approach 1): (parameters, FLOPs, tokens) of compute-optimal models.
 HOFFMANN_TABLE3_APPROACH1 = (
-    (400e6, 1.92e19, 8.0e9), (1e9, 1.21e20, 20.2e9), (10e9, 1.23e22, 205.1e9),
-    (67e9, 5.76e23, 1.5e12), (175e9, 3.85e24, 3.7e12), (280e9, 9.90e24, 5.9e12),
-    (520e9, 3.43e25, 11.0e12), (1e12, 1.27e26, 21.2e12), (10e12, 1.30e28, 216.2e12))
+    (400e6, 1.92e19, 8.0e9),
+    (1e9, 1.21e20, 20.2e9),
+    (10e9, 1.23e22, 205.1e9),
+    (67e9, 5.76e23, 1.5e12),
+    (175e9, 3.85e24, 3.7e12),
+    (280e9, 9.90e24, 5.9e12),
+    (520e9, 3.43e25, 11.0e12),
+    (1e12, 1.27e26, 21.2e12),
+    (10e12, 1.30e28, 216.2e12),
+)
 # Hoffmann et al. 2022, Table A3, Approach 2 columns.
 HOFFMANN_TABLEA3_APPROACH2 = (
-    (400e6, 1.84e19, 7.7e9), (1e9, 1.20e20, 20.0e9), (10e9, 1.32e22, 219.5e9),
-    (67e9, 6.88e23, 1.7e12), (175e9, 4.54e24, 4.3e12), (280e9, 1.18e25, 7.1e12),
-    (520e9, 4.19e25, 13.4e12), (1e12, 1.59e26, 26.5e12), (10e12, 1.75e28, 292.0e12))
+    (400e6, 1.84e19, 7.7e9),
+    (1e9, 1.20e20, 20.0e9),
+    (10e9, 1.32e22, 219.5e9),
+    (67e9, 6.88e23, 1.7e12),
+    (175e9, 4.54e24, 4.3e12),
+    (280e9, 1.18e25, 7.1e12),
+    (520e9, 4.19e25, 13.4e12),
+    (1e12, 1.59e26, 26.5e12),
+    (10e12, 1.75e28, 292.0e12),
+)
 # Hoffmann et al. 2022, Table A3, Approach 3 columns, as printed. The 175B row prints
 # 1.26e+24 FLOPs; its own 6·N·D (175e9 × 12.0e12 × 6) is 1.26e25, so the exponent is a typo.
 HOFFMANN_TABLEA3_APPROACH3 = (
-    (400e6, 2.21e19, 9.2e9), (1e9, 1.62e20, 27.1e9), (10e9, 2.46e22, 410.1e9),
-    (67e9, 1.71e24, 4.1e12), (175e9, 1.26e24, 12.0e12), (280e9, 3.52e25, 20.1e12),
-    (520e9, 1.36e26, 43.5e12), (1e12, 5.65e26, 94.1e12), (10e12, 8.55e28, 1425.5e12))
+    (400e6, 2.21e19, 9.2e9),
+    (1e9, 1.62e20, 27.1e9),
+    (10e9, 2.46e22, 410.1e9),
+    (67e9, 1.71e24, 4.1e12),
+    (175e9, 1.26e24, 12.0e12),
+    (280e9, 3.52e25, 20.1e12),
+    (520e9, 1.36e26, 43.5e12),
+    (1e12, 5.65e26, 94.1e12),
+    (10e12, 8.55e28, 1425.5e12),
+)
 
-APPROACH_1 = PowerLawFrontier.fit([r[0] for r in HOFFMANN_TABLE3_APPROACH1],
-                                  [r[1] for r in HOFFMANN_TABLE3_APPROACH1],
-                                  source="Hoffmann et al. 2022, Approach 1, fitted to Table 3")
-APPROACH_2 = PowerLawFrontier.fit([r[0] for r in HOFFMANN_TABLEA3_APPROACH2],
-                                  [r[1] for r in HOFFMANN_TABLEA3_APPROACH2],
-                                  source="Hoffmann et al. 2022, Approach 2, fitted to Table A3")
+APPROACH_1 = PowerLawFrontier.fit(
+    [r[0] for r in HOFFMANN_TABLE3_APPROACH1],
+    [r[1] for r in HOFFMANN_TABLE3_APPROACH1],
+    source="Hoffmann et al. 2022, Approach 1, fitted to Table 3",
+)
+APPROACH_2 = PowerLawFrontier.fit(
+    [r[0] for r in HOFFMANN_TABLEA3_APPROACH2],
+    [r[1] for r in HOFFMANN_TABLEA3_APPROACH2],
+    source="Hoffmann et al. 2022, Approach 2, fitted to Table A3",
+)
 
 
 def non_embedding_params(total_params, vocab_size: int, context: int, aspect_ratio: float):

@@ -31,8 +31,9 @@ FORWARD_FLOPS_PER_PARAM_TOKEN = 2.0  # one multiply-accumulate per parameter per
 def _check_target(law: ParametricLaw, target_loss: float) -> float:
     target = float(target_loss)
     if not np.isfinite(target) or target <= law.E:
-        raise ValueError(f"target_loss={target_loss!r} is at or below the law's irreducible loss "
-                         f"E={law.E}; choose a target above E")
+        raise ValueError(
+            f"target_loss={target_loss!r} is at or below the law's irreducible loss E={law.E}; choose a target above E"
+        )
     return target
 
 
@@ -55,9 +56,11 @@ def tokens_to_reach(law: ParametricLaw, n_params, target_loss: float):
     n = np.asarray(n_params, dtype=float)
     floor = min_params(law, target)
     if np.any(~np.isfinite(n)) or np.any(n <= floor):
-        raise ValueError(f"n_params={n_params!r} cannot reach target_loss={target} even with "
-                         f"infinite data: it needs n_params > {floor:.4g} (where A/N^α = "
-                         f"target − E); choose a larger model or a higher target")
+        raise ValueError(
+            f"n_params={n_params!r} cannot reach target_loss={target} even with "
+            f"infinite data: it needs n_params > {floor:.4g} (where A/N^α = "
+            f"target − E); choose a larger model or a higher target"
+        )
     return scalar_or_array((law.B / (target - law.E - law.A / n**law.alpha)) ** (1.0 / law.beta))
 
 
@@ -79,8 +82,10 @@ def _slope(law: ParametricLaw, n: float, target: float, served: float) -> float:
     x = law.A / n**law.alpha
     u = target - law.E - x
     d = (law.B / u) ** (1.0 / law.beta)
-    return TRAIN_FLOPS_PER_PARAM_TOKEN * d * (1.0 - (law.alpha / law.beta) * x / u) \
+    return (
+        TRAIN_FLOPS_PER_PARAM_TOKEN * d * (1.0 - (law.alpha / law.beta) * x / u)
         + FORWARD_FLOPS_PER_PARAM_TOKEN * served
+    )
 
 
 def optimal_params(law: ParametricLaw, target_loss: float, served_tokens):
@@ -97,8 +102,9 @@ def optimal_params(law: ParametricLaw, target_loss: float, served_tokens):
     def one(t: float) -> float:
         if t == 0:
             return n_hi
-        log_n = brentq(lambda ln: _slope(law, np.exp(ln), target, t),
-                       np.log(n_lo) + 1e-12, np.log(n_hi), xtol=1e-12, rtol=1e-12)
+        log_n = brentq(
+            lambda ln: _slope(law, np.exp(ln), target, t), np.log(n_lo) + 1e-12, np.log(n_hi), xtol=1e-12, rtol=1e-12
+        )
         return float(np.exp(log_n))
 
     return scalar_or_array(np.vectorize(one, otypes=[float])(served))
@@ -113,8 +119,10 @@ def served_tokens_for_optimum(law: ParametricLaw, n_params: float, target_loss: 
     n_opt = float(law.optimal_for_loss(target)[0])
     tokens_to_reach(law, n_params, target)  # validates n_params against the floor
     if n_params > n_opt * (1 + 1e-12):
-        raise ValueError(f"n_params={n_params:.4g} is larger than the compute-optimal model for "
-                         f"this loss ({n_opt:.4g}); no served volume makes it optimal")
+        raise ValueError(
+            f"n_params={n_params:.4g} is larger than the compute-optimal model for "
+            f"this loss ({n_opt:.4g}); no served volume makes it optimal"
+        )
     return max(0.0, -_slope(law, float(n_params), target, 0.0) / FORWARD_FLOPS_PER_PARAM_TOKEN)
 
 
@@ -129,7 +137,9 @@ def break_even_tokens(law: ParametricLaw, n_small: float, n_large: float, target
         raise ValueError(f"n_small={n_small!r} must be smaller than n_large={n_large!r}")
     target = _check_target(law, target_loss)
     d_small, d_large = tokens_to_reach(law, n_small, target), tokens_to_reach(law, n_large, target)
-    extra_training = float(counting.approx_training_flops(n_small, d_small) - counting.approx_training_flops(n_large, d_large))
+    extra_training = float(
+        counting.approx_training_flops(n_small, d_small) - counting.approx_training_flops(n_large, d_large)
+    )
     if extra_training <= 0:
         return 0.0
     saving_per_token = FORWARD_FLOPS_PER_PARAM_TOKEN * (n_large - n_small)
@@ -153,7 +163,9 @@ class TradeOff:
     @property
     def extra_training_fraction(self) -> float:
         """Extra training compute as a fraction of the compute-optimal model's."""
-        return self.extra_training_flops / float(counting.approx_training_flops(self.optimal_params, self.optimal_tokens))
+        return self.extra_training_flops / float(
+            counting.approx_training_flops(self.optimal_params, self.optimal_tokens)
+        )
 
 
 def compare_to_compute_optimal(law: ParametricLaw, n_params: float, tokens: float) -> TradeOff:
@@ -165,10 +177,20 @@ def compare_to_compute_optimal(law: ParametricLaw, n_params: float, tokens: floa
     target = float(law.loss(n_params, tokens))
     n_opt, d_opt = (float(x) for x in law.optimal_for_loss(target))
     if n_params >= n_opt:
-        raise ValueError(f"n_params={n_params:.4g} trained on {tokens:.4g} tokens is not past its "
-                         f"compute-optimal point (the optimal model for its loss has {n_opt:.4g} "
-                         f"parameters); pass more tokens per parameter")
+        raise ValueError(
+            f"n_params={n_params:.4g} trained on {tokens:.4g} tokens is not past its "
+            f"compute-optimal point (the optimal model for its loss has {n_opt:.4g} "
+            f"parameters); pass more tokens per parameter"
+        )
     extra = float(counting.approx_training_flops(n_params, tokens) - counting.approx_training_flops(n_opt, d_opt))
     saving = FORWARD_FLOPS_PER_PARAM_TOKEN * (n_opt - n_params)
-    return TradeOff(target, float(n_params), float(tokens), n_opt, d_opt, extra, saving,
-                    break_even_tokens(law, n_params, n_opt, target))
+    return TradeOff(
+        target,
+        float(n_params),
+        float(tokens),
+        n_opt,
+        d_opt,
+        extra,
+        saving,
+        break_even_tokens(law, n_params, n_opt, target),
+    )

@@ -31,6 +31,7 @@ from ..published import llama as llama_paper
 # Mixture arithmetic
 # ---------------------------------------------------------------------------
 
+
 def source_tokens(weights, total_tokens: float, tol: float = 0.02) -> np.ndarray:
     """Tokens each source supplies, D_i = w_i·D, with the weights normalised to sum to 1.
 
@@ -43,20 +44,26 @@ def source_tokens(weights, total_tokens: float, tol: float = 0.02) -> np.ndarray
     total = w.sum()
     if abs(total - 1.0) > tol:
         hint = " (they look like percent: divide by 100)" if 90 <= total <= 110 else ""
-        raise ValueError(f"weights sum to {total:.4g}, not 1 within tol={tol}{hint}; pass fractions "
-                         "of the training tokens that sum to 1")
+        raise ValueError(
+            f"weights sum to {total:.4g}, not 1 within tol={tol}{hint}; pass fractions "
+            "of the training tokens that sum to 1"
+        )
     d = number_array("total_tokens", total_tokens, example="1.4e12")
     return w / total * float(d)
 
 
 def unique_tokens(tokens, epochs):
     """Unique tokens U = D / e behind D tokens trained on at e epochs (arrays broadcast)."""
-    return scalar_or_array(number_array("tokens", tokens, allow_zero=True) / number_array("epochs", epochs, example="1.1"))
+    return scalar_or_array(
+        number_array("tokens", tokens, allow_zero=True) / number_array("epochs", epochs, example="1.1")
+    )
 
 
 def epochs_of(tokens, unique):
     """Epochs e = D / U: how many times D training tokens go over U unique ones."""
-    return scalar_or_array(number_array("tokens", tokens, allow_zero=True) / number_array("unique", unique, example="1e9"))
+    return scalar_or_array(
+        number_array("tokens", tokens, allow_zero=True) / number_array("unique", unique, example="1e9")
+    )
 
 
 def bytes_per_token(disk_bytes, unique):
@@ -69,8 +76,9 @@ def mixture_unique_tokens(total_tokens: float, weights, epochs, tol: float = 0.0
     d_i = source_tokens(weights, total_tokens, tol)
     e = number_array("epochs", epochs, example="[2, 4]")
     if e.shape not in ((), d_i.shape):
-        raise ValueError(f"epochs has shape {e.shape} but there are {d_i.size} weights; pass one "
-                         "epoch count per source")
+        raise ValueError(
+            f"epochs has shape {e.shape} but there are {d_i.size} weights; pass one epoch count per source"
+        )
     return float(np.sum(d_i / e))
 
 
@@ -102,8 +110,7 @@ class Mixture:
         for field in ("labels", "weights", "epochs", "disk_bytes", "dataset_tokens", "public"):
             value = getattr(self, field)
             if value is not None and len(value) != n:
-                raise ValueError(f"{field} has {len(value)} entries but there are {n} sources; "
-                                 "give one per source")
+                raise ValueError(f"{field} has {len(value)} entries but there are {n} sources; give one per source")
         source_tokens(self.weights, self.total_tokens)  # validates weights and total
         number_array("epochs", self.epochs, example="(1.1, 2.45)")
 
@@ -126,15 +133,15 @@ class Mixture:
     def bytes_per_token(self) -> np.ndarray:
         """Disk bytes per unique token of each source, S_i / U_i."""
         if self.disk_bytes is None:
-            raise ValueError(f"mixture {self.name!r} has no disk sizes; pass disk_bytes to use "
-                             "bytes_per_token")
+            raise ValueError(f"mixture {self.name!r} has no disk sizes; pass disk_bytes to use bytes_per_token")
         return np.asarray(self.disk_bytes, dtype=float) / self.unique_tokens()
 
     def implied_epochs(self) -> np.ndarray:
         """Epochs implied by the weights and the printed data-set sizes, D_i / tokens_i."""
         if self.dataset_tokens is None:
-            raise ValueError(f"mixture {self.name!r} has no data-set sizes in tokens; pass "
-                             "dataset_tokens to use implied_epochs")
+            raise ValueError(
+                f"mixture {self.name!r} has no data-set sizes in tokens; pass dataset_tokens to use implied_epochs"
+            )
         return self.tokens() / np.asarray(self.dataset_tokens, dtype=float)
 
     def public_share(self) -> float:
@@ -147,8 +154,7 @@ class Mixture:
         """Fraction of the training tokens drawn from the named sources."""
         unknown = [n for n in names if n not in self.sources]
         if unknown:
-            raise ValueError(f"unknown sources {unknown} in mixture {self.name!r}; choose from "
-                             f"{list(self.sources)}")
+            raise ValueError(f"unknown sources {unknown} in mixture {self.name!r}; choose from {list(self.sources)}")
         idx = [self.sources.index(n) for n in names]
         return float(self.tokens()[idx].sum() / self.total_tokens)
 
@@ -156,8 +162,9 @@ class Mixture:
         """One source's value of `field` ("weights", "epochs", "disk_bytes", ...) or of a method
         ("tokens", "unique_tokens", "bytes_per_token", "implied_epochs")."""
         if source_name not in self.sources:
-            raise ValueError(f"unknown source {source_name!r} in mixture {self.name!r}; choose from "
-                             f"{list(self.sources)}")
+            raise ValueError(
+                f"unknown source {source_name!r} in mixture {self.name!r}; choose from {list(self.sources)}"
+            )
         i = self.sources.index(source_name)
         value = getattr(self, field, None)
         if value is None:
@@ -171,26 +178,36 @@ def published_mixture(model: str) -> Mixture:
     if model == "llama":
         keys = llama_paper.MIXTURE_SOURCES
         return Mixture(
-            "LLaMA", float(presets.preset("llama-65b").train_tokens), keys,
+            "LLaMA",
+            float(presets.preset("llama-65b").train_tokens),
+            keys,
             tuple(llama_paper.MIXTURE_LABELS[k] for k in keys),
-            tuple(fig(f"llama.{k}_weight") for k in keys), tuple(fig(f"llama.{k}_epochs") for k in keys),
+            tuple(fig(f"llama.{k}_weight") for k in keys),
+            tuple(fig(f"llama.{k}_epochs") for k in keys),
             disk_bytes=tuple(fig(f"llama.{k}_disk_bytes") for k in keys),
             public=tuple(bool(fig(f"llama.{k}_public")) for k in keys),
-            source="Touvron et al. 2023, Table 1 (1.4T tokens: LLaMA-33B and -65B)")
+            source="Touvron et al. 2023, Table 1 (1.4T tokens: LLaMA-33B and -65B)",
+        )
     if model == "gpt3":
         keys = gpt3_paper.MIXTURE_SOURCES
         return Mixture(
-            "GPT-3", fig("gpt3.train_tokens"), keys, tuple(gpt3_paper.MIXTURE_LABELS[k] for k in keys),
-            tuple(fig(f"gpt3.{k}_weight") for k in keys), tuple(fig(f"gpt3.{k}_epochs") for k in keys),
+            "GPT-3",
+            fig("gpt3.train_tokens"),
+            keys,
+            tuple(gpt3_paper.MIXTURE_LABELS[k] for k in keys),
+            tuple(fig(f"gpt3.{k}_weight") for k in keys),
+            tuple(fig(f"gpt3.{k}_epochs") for k in keys),
             dataset_tokens=tuple(fig(f"gpt3.{k}_tokens") for k in keys),
             public=tuple(bool(fig(f"gpt3.{k}_public")) for k in keys),
-            source="Brown et al. 2020, Table 2.2 (300B tokens)")
+            source="Brown et al. 2020, Table 2.2 (300B tokens)",
+        )
     raise ValueError(f"unknown mixture model={model!r}; choose 'llama' or 'gpt3'")
 
 
 # ---------------------------------------------------------------------------
 # Repeated data: Muennighoff et al. 2023
 # ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DataConstrainedLaw:
@@ -253,8 +270,9 @@ def effective_params(n_params, unique_params, r_star: float | None = None):
     n = number_array("n_params", n_params, example="6e9")
     u = number_array("unique_params", unique_params, example="6e9")
     if np.any(u > n * (1 + 1e-12)):
-        raise ValueError("unique_params must not exceed n_params; pass min(n_params, the "
-                         "compute-optimal size for the unique data)")
+        raise ValueError(
+            "unique_params must not exceed n_params; pass min(n_params, the compute-optimal size for the unique data)"
+        )
     reps = np.maximum(n / u - 1.0, 0.0)
     return scalar_or_array(u + u * r_star * (1.0 - np.exp(-reps / r_star)))
 
@@ -271,7 +289,9 @@ def epoch_value(k, r_star: float | None = None):
     if np.any(k_arr < 1):
         raise ValueError(f"k={k!r} counts epochs from 1; pass k >= 1")
     k = k_arr
-    return scalar_or_array(np.asarray(effective_tokens(k, 1.0, r_star)) - np.asarray(effective_tokens(k - 1.0, 1.0, r_star)))
+    return scalar_or_array(
+        np.asarray(effective_tokens(k, 1.0, r_star)) - np.asarray(effective_tokens(k - 1.0, 1.0, r_star))
+    )
 
 
 def epochs_at_value(fraction: float, r_star: float | None = None) -> float:
@@ -289,7 +309,13 @@ def epochs_at_value(fraction: float, r_star: float | None = None) -> float:
 # the authors' repository (huggingface/datablations, README "Parametric Fit"): a, b, e are the
 # logs of A, B, E, and α = β.
 MUENNIGHOFF = DataConstrainedLaw(
-    E=math.exp(0.6254804), A=math.exp(6.255414), B=math.exp(7.3049974),
-    alpha=0.3526596, beta=0.3526596, rd_star=15.387756, rn_star=5.309743,
+    E=math.exp(0.6254804),
+    A=math.exp(6.255414),
+    B=math.exp(7.3049974),
+    alpha=0.3526596,
+    beta=0.3526596,
+    rd_star=15.387756,
+    rn_star=5.309743,
     source="Muennighoff et al. 2023, Scaling Data-Constrained Language Models, eq. 5 and "
-           "Appendix; constants from the authors' repository (huggingface/datablations)")
+    "Appendix; constants from the authors' repository (huggingface/datablations)",
+)

@@ -24,9 +24,19 @@ class RepetitionRun:
     train_loss: float
 
 
-def repetition_runs(cfg, train_tokens, val_tokens, epochs=(1, 2, 4, 8, 16, 32), *, steps: int,
-                    batch_size: int, lr: float = 1e-2, seed: int = 0, eval_batches: int = 32,
-                    threads: int = 1) -> list[RepetitionRun]:
+def repetition_runs(
+    cfg,
+    train_tokens,
+    val_tokens,
+    epochs=(1, 2, 4, 8, 16, 32),
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float = 1e-2,
+    seed: int = 0,
+    eval_batches: int = 32,
+    threads: int = 1,
+) -> list[RepetitionRun]:
     """Train `cfg` for the same `steps` on the first D/e tokens of `train_tokens`, for each e.
 
     D = steps·batch_size·seq_len tokens are trained on in every run; only the pool they are
@@ -39,15 +49,28 @@ def repetition_runs(cfg, train_tokens, val_tokens, epochs=(1, 2, 4, 8, 16, 32), 
         raise ValueError(f"epochs={epochs!r} must be a list of numbers >= 1 (1 is fresh data)")
     budget = steps * batch_size * cfg.seq_len
     if len(train_tokens) < budget / e.min() + cfg.seq_len:
-        raise ValueError(f"train_tokens holds {len(train_tokens):,} tokens but one epoch of "
-                         f"{budget:,} needs {int(budget / e.min()) + cfg.seq_len:,}; pass more tokens, "
-                         "fewer steps or a smaller batch")
+        raise ValueError(
+            f"train_tokens holds {len(train_tokens):,} tokens but one epoch of "
+            f"{budget:,} needs {int(budget / e.min()) + cfg.seq_len:,}; pass more tokens, "
+            "fewer steps or a smaller batch"
+        )
     with torch_threads(threads):
         runs = []
         for ep in e:
             pool = int(round(budget / ep)) + cfg.seq_len  # a window needs seq_len + 1 tokens
-            hist = train(cfg, train_tokens[:pool], val_tokens, steps=steps, batch_size=batch_size,
-                         lr=lr, seed=seed, eval_batches=eval_batches, device="cpu", progress=False)
-            runs.append(RepetitionRun(float(ep), pool, hist.tokens, float(hist.final_val_loss),
-                                      float(hist.train_loss[-1])))
+            hist = train(
+                cfg,
+                train_tokens[:pool],
+                val_tokens,
+                steps=steps,
+                batch_size=batch_size,
+                lr=lr,
+                seed=seed,
+                eval_batches=eval_batches,
+                device="cpu",
+                progress=False,
+            )
+            runs.append(
+                RepetitionRun(float(ep), pool, hist.tokens, float(hist.final_val_loss), float(hist.train_loss[-1]))
+            )
     return runs

@@ -28,215 +28,343 @@ def _p(key: str) -> float:
 
 def _gpt4_unique(code_share: float) -> float:
     d = presets.preset("gpt4-reported").train_tokens
-    return mixtures.mixture_unique_tokens(d, [1 - code_share, code_share],
-                                         [_p("gpt4.text_epochs"), _p("gpt4.code_epochs")])
+    return mixtures.mixture_unique_tokens(
+        d, [1 - code_share, code_share], [_p("gpt4.text_epochs"), _p("gpt4.code_epochs")]
+    )
 
 
 # --- 001 (Malay): LLaMA -------------------------------------------------------------------
 
-@claims.register("data-llama-public-only", claims.LLAMA_RELEASE,
-          "LLaMA was trained only on publicly available data, unlike most large models.",
-          1, HOLDS, rel_tol=0.0)
+
+@claims.register(
+    "data-llama-public-only",
+    claims.LLAMA_RELEASE,
+    "LLaMA was trained only on publicly available data, unlike most large models.",
+    1,
+    HOLDS,
+    rel_tol=0.0,
+)
 def _():
     m = _llama()
     share = m.public_share()
-    return float(abs(share - 1.0) < 1e-9), (f"Every source of LLaMA's Table 1 ({', '.join(m.labels)}) is a public "
-                                 f"data set: {share:.0%} of its {m.total_tokens / 1e12:.1f}T training "
-                                 "tokens.")
+    return float(abs(share - 1.0) < 1e-9), (
+        f"Every source of LLaMA's Table 1 ({', '.join(m.labels)}) is a public "
+        f"data set: {share:.0%} of its {m.total_tokens / 1e12:.1f}T training "
+        "tokens."
+    )
 
 
-@claims.register("data-others-private", claims.LLAMA_RELEASE,
-          "Most existing models (Chinchilla, PaLM, GPT-3) rely on data that is not publicly "
-          "available or not documented, such as 'Books–2TB' or social-media conversations.",
-          1, HOLDS, rel_tol=0.0)
+@claims.register(
+    "data-others-private",
+    claims.LLAMA_RELEASE,
+    "Most existing models (Chinchilla, PaLM, GPT-3) rely on data that is not publicly "
+    "available or not documented, such as 'Books–2TB' or social-media conversations.",
+    1,
+    HOLDS,
+    rel_tol=0.0,
+)
 def _():
     g = _gpt3()
     private = [lab for lab, pub in zip(g.labels, g.public) if not pub]
     share = 1 - g.public_share()
-    return float(share > 0), (f"Checked for GPT-3, whose mixture is published: {', '.join(private)} "
-                              f"were never released and supply {share:.0%} of its "
-                              f"{g.total_tokens / 1e9:.0f}B training tokens. Chinchilla's MassiveText "
-                              "and PaLM's corpus were not released either, by their papers' own account.")
+    return float(share > 0), (
+        f"Checked for GPT-3, whose mixture is published: {', '.join(private)} "
+        f"were never released and supply {share:.0%} of its "
+        f"{g.total_tokens / 1e9:.0f}B training tokens. Chinchilla's MassiveText "
+        "and PaLM's corpus were not released either, by their papers' own account."
+    )
 
 
-@claims.register("data-llama-tokens-65b-33b", claims.LLAMA_RELEASE,
-          "LLaMA-65B and LLaMA-33B were trained on 1.4 trillion tokens.", 1.4e12, "tokens",
-          rel_tol=ROUNDED)
+@claims.register(
+    "data-llama-tokens-65b-33b",
+    claims.LLAMA_RELEASE,
+    "LLaMA-65B and LLaMA-33B were trained on 1.4 trillion tokens.",
+    1.4e12,
+    "tokens",
+    rel_tol=ROUNDED,
+)
 def _():
     d65, d33 = (presets.preset(n).train_tokens for n in ("llama-65b", "llama-33b"))
     n65, n33 = (counting.param_count(presets.get(n)) for n in ("llama-65b", "llama-33b"))
-    return d65, (f"Table 2: {d65 / 1e12:.1f}T tokens for 65B and {d33 / 1e12:.1f}T for 33B, "
-                 f"{d65 / n65:.0f} and {d33 / n33:.0f} tokens per parameter.")
+    return d65, (
+        f"Table 2: {d65 / 1e12:.1f}T tokens for 65B and {d33 / 1e12:.1f}T for 33B, "
+        f"{d65 / n65:.0f} and {d33 / n33:.0f} tokens per parameter."
+    )
 
 
-@claims.register("data-llama-tokens-7b", claims.LLAMA_RELEASE, "LLaMA-7B was trained on 1 trillion tokens.", 1e12, "tokens",
-          rel_tol=ROUNDED)
+@claims.register(
+    "data-llama-tokens-7b",
+    claims.LLAMA_RELEASE,
+    "LLaMA-7B was trained on 1 trillion tokens.",
+    1e12,
+    "tokens",
+    rel_tol=ROUNDED,
+)
 def _():
     p = presets.preset("llama-7b")
     n = counting.param_count(p.config)
     rule = [d / n_ for n_, _, d in laws.HOFFMANN_TABLE3_APPROACH1]
-    return p.train_tokens, (f"Table 2: {p.train_tokens / 1e12:.1f}T tokens, {p.train_tokens / n:.0f} "
-                            f"tokens per parameter against the {min(rule):.0f}–{max(rule):.0f} of "
-                            "Hoffmann et al.'s compute-optimal Table 3.")
+    return p.train_tokens, (
+        f"Table 2: {p.train_tokens / 1e12:.1f}T tokens, {p.train_tokens / n:.0f} "
+        f"tokens per parameter against the {min(rule):.0f}–{max(rule):.0f} of "
+        "Hoffmann et al.'s compute-optimal Table 3."
+    )
 
 
-@claims.register("data-llama-mixture", claims.LLAMA_RELEASE,
-          "LLaMA's mixture: English CommonCrawl 67%, C4 15%, GitHub 4.5%, Gutenberg and Books3 "
-          "4.5%, ArXiv 2.5%.", 0.67 + 0.15 + 0.045 + 0.045 + 0.025, "fraction of training tokens",
-          rel_tol=0.001)
+@claims.register(
+    "data-llama-mixture",
+    claims.LLAMA_RELEASE,
+    "LLaMA's mixture: English CommonCrawl 67%, C4 15%, GitHub 4.5%, Gutenberg and Books3 4.5%, ArXiv 2.5%.",
+    0.67 + 0.15 + 0.045 + 0.045 + 0.025,
+    "fraction of training tokens",
+    rel_tol=0.001,
+)
 def _():
     m = _llama()
     listed = m.share("common_crawl", "c4", "github", "books", "arxiv")
     missing = [(m.labels[i], m.weights[i]) for i, k in enumerate(m.sources) if k in ("wikipedia", "stackexchange")]
-    return listed, (f"Each listed share is Table 1's; together they make {listed:.1%}. The article "
-                    "leaves out " + " and ".join(f"{lab} ({w:.1%})" for lab, w in missing)
-                    + f", which bring the total to {m.weight_sum:.0%}.")
+    return listed, (
+        f"Each listed share is Table 1's; together they make {listed:.1%}. The article "
+        "leaves out "
+        + " and ".join(f"{lab} ({w:.1%})" for lab, w in missing)
+        + f", which bring the total to {m.weight_sum:.0%}."
+    )
 
 
-@claims.register("data-llama-dataset-size", claims.LLAMA_RELEASE,
-          "LLaMA's whole training set holds about 1.4T tokens after tokenization.", 1.4e12, "tokens",
-          rel_tol=ROUNDED)
+@claims.register(
+    "data-llama-dataset-size",
+    claims.LLAMA_RELEASE,
+    "LLaMA's whole training set holds about 1.4T tokens after tokenization.",
+    1.4e12,
+    "tokens",
+    rel_tol=ROUNDED,
+)
 def _():
     m = _llama()
     u = m.total_unique_tokens()
-    return u, (f"1.4T is the tokens trained on. Table 1's epochs imply {u / 1e12:.2f}T unique tokens "
-               f"(Σ w_i·D/e_i), {1 - u / m.total_tokens:.0%} fewer: Wikipedia and Books are repeated "
-               f"and {1 - m.get('github', 'epochs'):.0%} of GitHub is never seen. The LLaMA paper's own "
-               "sentence has the same slip.")
+    return u, (
+        f"1.4T is the tokens trained on. Table 1's epochs imply {u / 1e12:.2f}T unique tokens "
+        f"(Σ w_i·D/e_i), {1 - u / m.total_tokens:.0%} fewer: Wikipedia and Books are repeated "
+        f"and {1 - m.get('github', 'epochs'):.0%} of GitHub is never seen. The LLaMA paper's own "
+        "sentence has the same slip."
+    )
 
 
-@claims.register("data-llama-wikipedia-epochs", claims.LLAMA_RELEASE,
-          "LLaMA went over its Wikipedia data about two times (two epochs).", 2, "epochs",
-          rel_tol=ABOUT_TWO)
+@claims.register(
+    "data-llama-wikipedia-epochs",
+    claims.LLAMA_RELEASE,
+    "LLaMA went over its Wikipedia data about two times (two epochs).",
+    2,
+    "epochs",
+    rel_tol=ABOUT_TWO,
+)
 def _():
     m = _llama()
     e = m.get("wikipedia", "epochs")
     worth = mixtures.repeat_value(e)
-    return e, (f"Table 1: {e:.2f} epochs over {m.get('wikipedia', 'unique_tokens') / 1e9:.1f}B unique "
-               f"tokens. By Muennighoff et al.'s law each repeated token is still worth {worth:.0%} of "
-               "a fresh one.")
+    return e, (
+        f"Table 1: {e:.2f} epochs over {m.get('wikipedia', 'unique_tokens') / 1e9:.1f}B unique "
+        f"tokens. By Muennighoff et al.'s law each repeated token is still worth {worth:.0%} of "
+        "a fresh one."
+    )
 
 
-@claims.register("data-llama-books-epochs", claims.LLAMA_RELEASE,
-          "LLaMA went over its Books data about two times (two epochs).", 2, "epochs", rel_tol=ABOUT_TWO)
+@claims.register(
+    "data-llama-books-epochs",
+    claims.LLAMA_RELEASE,
+    "LLaMA went over its Books data about two times (two epochs).",
+    2,
+    "epochs",
+    rel_tol=ABOUT_TWO,
+)
 def _():
     m = _llama()
     e = m.get("books", "epochs")
-    return e, (f"Table 1: {e:.2f} epochs over {m.get('books', 'unique_tokens') / 1e9:.1f}B unique "
-               f"tokens ({mixtures.repeat_value(e):.0%} of the value of fresh tokens).")
+    return e, (
+        f"Table 1: {e:.2f} epochs over {m.get('books', 'unique_tokens') / 1e9:.1f}B unique "
+        f"tokens ({mixtures.repeat_value(e):.0%} of the value of fresh tokens)."
+    )
 
 
-@claims.register("data-llama-rest-once", claims.LLAMA_RELEASE,
-          "Apart from Wikipedia and Books, LLaMA used each training token only once.", 1, "epochs",
-          rel_tol=0.1)
+@claims.register(
+    "data-llama-rest-once",
+    claims.LLAMA_RELEASE,
+    "Apart from Wikipedia and Books, LLaMA used each training token only once.",
+    1,
+    "epochs",
+    rel_tol=0.1,
+)
 def _():
     m = _llama()
     rest = [k for k in m.sources if k not in ("wikipedia", "books")]
     idx = [m.sources.index(k) for k in rest]
     mean = float(m.tokens()[idx].sum() / m.unique_tokens()[idx].sum())
     lo = min(rest, key=lambda k: m.get(k, "epochs"))
-    return mean, (f"The other sources average {mean:.2f} epochs (their tokens trained on over their "
-                  f"unique tokens), from {m.get(lo, 'epochs'):.2f} ({m.labels[m.sources.index(lo)]}, "
-                  f"partly unseen) to {max(m.get(k, 'epochs') for k in rest):.2f} (CommonCrawl: "
-                  f"{m.get('common_crawl', 'epochs') - 1:.0%} of it seen twice).")
+    return mean, (
+        f"The other sources average {mean:.2f} epochs (their tokens trained on over their "
+        f"unique tokens), from {m.get(lo, 'epochs'):.2f} ({m.labels[m.sources.index(lo)]}, "
+        f"partly unseen) to {max(m.get(k, 'epochs') for k in rest):.2f} (CommonCrawl: "
+        f"{m.get('common_crawl', 'epochs') - 1:.0%} of it seen twice)."
+    )
 
 
-@claims.register("data-llama-books-177gb", claims.LLAMA_RELEASE,
-          "LLaMA's books and academic papers (ArXiv, Gutenberg and Books3) total only 177GB, whereas "
-          "Gopher, Chinchilla and PaLM trained on up to 2TB of books.", 177e9, "bytes", rel_tol=ROUNDED)
+@claims.register(
+    "data-llama-books-177gb",
+    claims.LLAMA_RELEASE,
+    "LLaMA's books and academic papers (ArXiv, Gutenberg and Books3) total only 177GB, whereas "
+    "Gopher, Chinchilla and PaLM trained on up to 2TB of books.",
+    177e9,
+    "bytes",
+    rel_tol=ROUNDED,
+)
 def _():
     m = _llama()
     size = m.get("books", "disk_bytes") + m.get("arxiv", "disk_bytes")
     others = _p("llama.others_books_bytes")
     share = m.share("books", "arxiv")
-    return size, (f"Table 1: Books {m.get('books', 'disk_bytes') / 1e9:.0f} GB + ArXiv "
-                  f"{m.get('arxiv', 'disk_bytes') / 1e9:.0f} GB = {size / 1e9:.0f} GB, {others / size:.0f}× "
-                  f"less than the 2TB the paper cites for the others; {share:.1%} of LLaMA's training "
-                  "tokens. (The paper offers this as a possible reason for its MMLU gap; that part is "
-                  "not computable here.)")
+    return size, (
+        f"Table 1: Books {m.get('books', 'disk_bytes') / 1e9:.0f} GB + ArXiv "
+        f"{m.get('arxiv', 'disk_bytes') / 1e9:.0f} GB = {size / 1e9:.0f} GB, {others / size:.0f}× "
+        f"less than the 2TB the paper cites for the others; {share:.1%} of LLaMA's training "
+        "tokens. (The paper offers this as a possible reason for its MMLU gap; that part is "
+        "not computable here.)"
+    )
 
 
 # --- 000 (Persian): GPT-4's leak -----------------------------------------------------------
 
-@claims.register("data-gpt4-13t-epochs", claims.GPT4_LEAK,
-          "GPT-4's 13 trillion training tokens count repeated epochs: two epochs for text data and "
-          "four for code.", None, "unique tokens", rel_tol=None)
+
+@claims.register(
+    "data-gpt4-13t-epochs",
+    claims.GPT4_LEAK,
+    "GPT-4's 13 trillion training tokens count repeated epochs: two epochs for text data and four for code.",
+    None,
+    "unique tokens",
+    rel_tol=None,
+)
 def _():
     d = presets.preset("gpt4-reported").train_tokens
     code = _llama().share("github")  # an assumption: LLaMA's code share
     u = _gpt4_unique(code)
     lo, hi = _gpt4_unique(1.0), _gpt4_unique(0.0)
     te, ce = _p("gpt4.text_epochs"), _p("gpt4.code_epochs")
-    d_eff = float(mixtures.effective_tokens((1 - code) * d, (1 - code) * d / te)
-                  + mixtures.effective_tokens(code * d, code * d / ce))
-    return u, (f"Not published by OpenAI. If true, the {d / 1e12:.0f}T tokens come from {lo / 1e12:.2f}T "
-               f"(all code) to {hi / 1e12:.1f}T (all text) unique tokens; with LLaMA's code share "
-               f"({code:.1%}) {u / 1e12:.2f}T. Muennighoff et al.'s law values those {d / 1e12:.0f}T at "
-               f"{d_eff / 1e12:.1f}T fresh tokens ({d_eff / d:.0%}): repeating cost little.")
+    d_eff = float(
+        mixtures.effective_tokens((1 - code) * d, (1 - code) * d / te)
+        + mixtures.effective_tokens(code * d, code * d / ce)
+    )
+    return u, (
+        f"Not published by OpenAI. If true, the {d / 1e12:.0f}T tokens come from {lo / 1e12:.2f}T "
+        f"(all code) to {hi / 1e12:.1f}T (all text) unique tokens; with LLaMA's code share "
+        f"({code:.1%}) {u / 1e12:.2f}T. Muennighoff et al.'s law values those {d / 1e12:.0f}T at "
+        f"{d_eff / 1e12:.1f}T fresh tokens ({d_eff / d:.0%}): repeating cost little."
+    )
 
 
-@claims.register("data-gpt4-vision-2t", claims.GPT4_LEAK,
-          "GPT-4's vision model was fine-tuned on about 2 trillion more tokens after text-only "
-          "pre-training.", 2e12, "tokens", rel_tol=None)
+@claims.register(
+    "data-gpt4-vision-2t",
+    claims.GPT4_LEAK,
+    "GPT-4's vision model was fine-tuned on about 2 trillion more tokens after text-only pre-training.",
+    2e12,
+    "tokens",
+    rel_tol=None,
+)
 def _():
     v, d = _p("gpt4.vision_tokens"), presets.preset("gpt4-reported").train_tokens
-    return None, (f"Not published by OpenAI. If true, {v / 1e12:.0f}T tokens are {v / d:.0%} more on top "
-                  f"of the {d / 1e12:.0f}T of pre-training.")
+    return None, (
+        f"Not published by OpenAI. If true, {v / 1e12:.0f}T tokens are {v / d:.0%} more on top "
+        f"of the {d / 1e12:.0f}T of pre-training."
+    )
 
 
-@claims.register("data-gpt4-instruction-data", claims.GPT4_LEAK,
-          "OpenAI fine-tuned GPT-4 on millions of rows of instruction data from Scale AI and from "
-          "inside the company.", None, "rows", rel_tol=None)
+@claims.register(
+    "data-gpt4-instruction-data",
+    claims.GPT4_LEAK,
+    "OpenAI fine-tuned GPT-4 on millions of rows of instruction data from Scale AI and from inside the company.",
+    None,
+    "rows",
+    rel_tol=None,
+)
 def _():
     return None, "Not published by OpenAI, and no public table of fine-tuning data allows a check."
 
 
-@claims.register("data-gpt4-sources", claims.GPT4_LEAK,
-          "CommonCrawl and RefinedWeb make up a large part of GPT-4's training data; the rest is "
-          "unknown ('secret' data).", None, "fraction of tokens", rel_tol=None)
+@claims.register(
+    "data-gpt4-sources",
+    claims.GPT4_LEAK,
+    "CommonCrawl and RefinedWeb make up a large part of GPT-4's training data; the rest is unknown ('secret' data).",
+    None,
+    "fraction of tokens",
+    rel_tol=None,
+)
 def _():
     m = _llama()
     web = m.share("common_crawl", "c4")
-    return None, (f"Not published by OpenAI. For comparison, web crawls (CommonCrawl and C4) make "
-                  f"{web:.0%} of LLaMA's training tokens.")
+    return None, (
+        f"Not published by OpenAI. For comparison, web crawls (CommonCrawl and C4) make "
+        f"{web:.0%} of LLaMA's training tokens."
+    )
 
 
-@claims.register("data-gpt4-rumoured-sources", claims.GPT4_LEAK,
-          "Rumours say GPT-4's data includes Twitter, Reddit and YouTube, LibGen and Sci-Hub, all of "
-          "GitHub, and a collection of college textbooks.", None, "—", rel_tol=None)
+@claims.register(
+    "data-gpt4-rumoured-sources",
+    claims.GPT4_LEAK,
+    "Rumours say GPT-4's data includes Twitter, Reddit and YouTube, LibGen and Sci-Hub, all of "
+    "GitHub, and a collection of college textbooks.",
+    None,
+    "—",
+    rel_tol=None,
+)
 def _():
     m = _llama()
-    return None, (f"Rumours; nothing public allows a check. For scale, all of LLaMA's GitHub data is "
-                  f"{m.get('github', 'disk_bytes') / 1e9:.0f} GB, {m.get('github', 'unique_tokens') / 1e9:.0f}B "
-                  "tokens.")
+    return None, (
+        f"Rumours; nothing public allows a check. For scale, all of LLaMA's GitHub data is "
+        f"{m.get('github', 'disk_bytes') / 1e9:.0f} GB, {m.get('github', 'unique_tokens') / 1e9:.0f}B "
+        "tokens."
+    )
 
 
 # --- 003 (Arabic): data as a cost driver ---------------------------------------------------
 
-@claims.register("data-cost-drivers", claims.COST_SLIMMING,
-          "Data, compute and algorithms are the three factors that most determine a large model's cost.",
-          None, "—", rel_tol=None)
+
+@claims.register(
+    "data-cost-drivers",
+    claims.COST_SLIMMING,
+    "Data, compute and algorithms are the three factors that most determine a large model's cost.",
+    None,
+    "—",
+    rel_tol=None,
+)
 def _():
     m = _llama()
     d = m.total_tokens
     n = counting.param_count(presets.get("llama-65b"))
-    return None, (f"Not a quantity. Data sets the compute: at 6·N·D, LLaMA-65B's {d / 1e12:.1f}T tokens "
-                  f"are {counting.approx_training_flops(n, d):.2g} FLOPs; the price of the data itself "
-                  "is published for no model here.")
+    return None, (
+        f"Not a quantity. Data sets the compute: at 6·N·D, LLaMA-65B's {d / 1e12:.1f}T tokens "
+        f"are {counting.approx_training_flops(n, d):.2g} FLOPs; the price of the data itself "
+        "is published for no model here."
+    )
 
 
-@claims.register("data-gpt3-annotators", claims.COST_SLIMMING,
-          "OpenAI hired PhDs and data-annotation companies such as Scale AI to feed GPT-3 "
-          "large-scale data sets.", None, "fraction of GPT-3's training mix", rel_tol=None)
+@claims.register(
+    "data-gpt3-annotators",
+    claims.COST_SLIMMING,
+    "OpenAI hired PhDs and data-annotation companies such as Scale AI to feed GPT-3 large-scale data sets.",
+    None,
+    "fraction of GPT-3's training mix",
+    rel_tol=None,
+)
 def _():
     g = _gpt3()
-    return g.weight_sum, (f"GPT-3's paper names no annotators: its Table 2.2 ({', '.join(g.labels)}) is "
-                          f"crawled and collected text whose weights sum to {g.weight_sum:.0%} (rounding). "
-                          "Human-labelled data belongs to later fine-tuning, not to this mix.")
+    return g.weight_sum, (
+        f"GPT-3's paper names no annotators: its Table 2.2 ({', '.join(g.labels)}) is "
+        f"crawled and collected text whose weights sum to {g.weight_sum:.0%} (rounding). "
+        "Human-labelled data belongs to later fine-tuning, not to this mix."
+    )
 
 
-@claims.register("data-diminishing-returns", claims.COST_SLIMMING,
-          "Data has a diminishing marginal benefit.", 1, HOLDS, rel_tol=0.0)
+@claims.register(
+    "data-diminishing-returns", claims.COST_SLIMMING, "Data has a diminishing marginal benefit.", 1, HOLDS, rel_tol=0.0
+)
 def _():
     law = laws.BESIROGLU
     n = counting.param_count(presets.get("chinchilla-70b"))
@@ -245,70 +373,113 @@ def _():
     gain2 = float(law.loss(n, d) - law.loss(n, 2 * d))
     e4, e16 = (float(mixtures.epoch_value(k)) for k in (4, 16))
     holds = gain2 < gain1 and e16 < e4 < 1
-    return float(holds), (f"Fresh data: for Chinchilla-70B the refit law gains {gain1:.4f} nats from "
-                          f"{d / 2e12:.1f}T to {d / 1e12:.1f}T tokens and {gain2:.4f} from there to "
-                          f"{2 * d / 1e12:.1f}T. Repeated data: the 4th epoch is worth {e4:.2f} of a "
-                          f"fresh one, the 16th {e16:.2f} (Muennighoff et al.).")
+    return float(holds), (
+        f"Fresh data: for Chinchilla-70B the refit law gains {gain1:.4f} nats from "
+        f"{d / 2e12:.1f}T to {d / 1e12:.1f}T tokens and {gain2:.4f} from there to "
+        f"{2 * d / 1e12:.1f}T. Repeated data: the 4th epoch is worth {e4:.2f} of a "
+        f"fresh one, the 16th {e16:.2f} (Muennighoff et al.)."
+    )
 
 
-@claims.register("data-chinese-data-gap", claims.COST_SLIMMING,
-          "Chinese models cost more because Chinese data lags English data in quantity and quality.",
-          None, "—", rel_tol=None)
+@claims.register(
+    "data-chinese-data-gap",
+    claims.COST_SLIMMING,
+    "Chinese models cost more because Chinese data lags English data in quantity and quality.",
+    None,
+    "—",
+    rel_tol=None,
+)
 def _():
     return None, "No published mixture here measures Chinese data; nothing allows a computation."
 
 
-@claims.register("data-user-opt-out", claims.COST_SLIMMING,
-          "OpenAI lets users refuse the use of their chats for training, so it can no longer count on "
-          "user-feedback data.", None, "—", rel_tol=None)
+@claims.register(
+    "data-user-opt-out",
+    claims.COST_SLIMMING,
+    "OpenAI lets users refuse the use of their chats for training, so it can no longer count on user-feedback data.",
+    None,
+    "—",
+    rel_tol=None,
+)
 def _():
     return None, "A policy, not a quantity: nothing the book computes bears on it."
 
 
 # --- 004 (Lao): data and its storage -------------------------------------------------------
 
-@claims.register("data-gpt3-sources", claims.LIGO_HALF_COST,
-          "GPT-3 was trained on Common Crawl, WebText2, Books1, Books2 and Wikipedia, among other "
-          "sources.", 1, "fraction of the training mix", rel_tol=0.02)
+
+@claims.register(
+    "data-gpt3-sources",
+    claims.LIGO_HALF_COST,
+    "GPT-3 was trained on Common Crawl, WebText2, Books1, Books2 and Wikipedia, among other sources.",
+    1,
+    "fraction of the training mix",
+    rel_tol=0.02,
+)
 def _():
     g = _gpt3()
-    return g.weight_sum, (f"These five are the whole of Table 2.2 (weights {' + '.join(f'{w:.0%}' for w in g.weights)}"
-                          f" = {g.weight_sum:.0%}, rounding): there are no 'other sources'.")
+    return g.weight_sum, (
+        f"These five are the whole of Table 2.2 (weights {' + '.join(f'{w:.0%}' for w in g.weights)}"
+        f" = {g.weight_sum:.0%}, rounding): there are no 'other sources'."
+    )
 
 
-@claims.register("data-storage-costs", claims.LIGO_HALF_COST,
-          "Collecting, managing and storing the data sets takes major infrastructure investment "
-          "(cloud storage, preprocessing, GDPR compliance).", None, "bytes", rel_tol=None)
+@claims.register(
+    "data-storage-costs",
+    claims.LIGO_HALF_COST,
+    "Collecting, managing and storing the data sets takes major infrastructure investment "
+    "(cloud storage, preprocessing, GDPR compliance).",
+    None,
+    "bytes",
+    rel_tol=None,
+)
 def _():
     raw, kept = _p("gpt3.common_crawl_raw_bytes"), _p("gpt3.common_crawl_disk_bytes")
     llama = float(np.sum(_llama().disk_bytes))
-    return None, (f"Costs are not published. Sizes are: GPT-3 filtered {raw / 1e12:.0f} TB of compressed "
-                  f"Common Crawl down to {kept / 1e9:.0f} GB ({raw / kept:.0f}× less); LLaMA's sources "
-                  f"total {llama / 1e12:.1f} TB on disk.")
+    return None, (
+        f"Costs are not published. Sizes are: GPT-3 filtered {raw / 1e12:.0f} TB of compressed "
+        f"Common Crawl down to {kept / 1e9:.0f} GB ({raw / kept:.0f}× less); LLaMA's sources "
+        f"total {llama / 1e12:.1f} TB on disk."
+    )
 
 
-@claims.register("data-ligo-datasets", claims.LIGO_HALF_COST,
-          "The LiGO experiments trained BERT and RoBERTa on English Wikipedia and GPT-2 on C4.",
-          None, "—", rel_tol=None)
+@claims.register(
+    "data-ligo-datasets",
+    claims.LIGO_HALF_COST,
+    "The LiGO experiments trained BERT and RoBERTa on English Wikipedia and GPT-2 on C4.",
+    None,
+    "—",
+    rel_tol=None,
+)
 def _():
     return None, "A description of the LiGO paper's setup; nothing to compute."
 
 
-exercises.register("data-1",
-         lambda: mixtures.published_mixture("llama").get("wikipedia", "unique_tokens"),
-         rel_tol=0.01, unit="tokens",
-         hint="Wikipedia supplies 4.5% of the 1.4T training tokens, seen over 2.45 epochs: "
-              "U = w·D / e.")
-exercises.register("data-2",
-         lambda: mixtures.effective_tokens(400e9, 100e9),
-         rel_tol=0.005, unit="tokens",
-         hint="Four epochs are R = 3 repetitions: D' = U + U·R*·(1 − exp(−R/R*)) with R* ≈ 15.39.")
-exercises.register("data-3",
-         lambda: mixtures.published_mixture("gpt3").get("webtext2", "implied_epochs"),
-         rel_tol=0.02, unit="epochs",
-         hint="WebText2 gives 22% of the 300B tokens (normalise the weights, which sum to 101%), "
-              "and holds 19B tokens.")
-exercises.register("data-4",
-         lambda: mixtures.epochs_at_value(0.5),
-         rel_tol=0.01, unit="epochs",
-         hint="Solve (1 + R*·(1 − exp(−R/R*))) / (1 + R) = 1/2 for R numerically, then e = 1 + R.")
+exercises.register(
+    "data-1",
+    lambda: mixtures.published_mixture("llama").get("wikipedia", "unique_tokens"),
+    rel_tol=0.01,
+    unit="tokens",
+    hint="Wikipedia supplies 4.5% of the 1.4T training tokens, seen over 2.45 epochs: U = w·D / e.",
+)
+exercises.register(
+    "data-2",
+    lambda: mixtures.effective_tokens(400e9, 100e9),
+    rel_tol=0.005,
+    unit="tokens",
+    hint="Four epochs are R = 3 repetitions: D' = U + U·R*·(1 − exp(−R/R*)) with R* ≈ 15.39.",
+)
+exercises.register(
+    "data-3",
+    lambda: mixtures.published_mixture("gpt3").get("webtext2", "implied_epochs"),
+    rel_tol=0.02,
+    unit="epochs",
+    hint="WebText2 gives 22% of the 300B tokens (normalise the weights, which sum to 101%), and holds 19B tokens.",
+)
+exercises.register(
+    "data-4",
+    lambda: mixtures.epochs_at_value(0.5),
+    rel_tol=0.01,
+    unit="epochs",
+    hint="Solve (1 + R*·(1 − exp(−R/R*))) / (1 + R) = 1/2 for R numerically, then e = 1 + R.",
+)

@@ -21,109 +21,157 @@ def _loss(name: str) -> float:
     return float(LAW.loss(_n(name), _d(name)))
 
 
-@claims.register("laws-llama13b-beats-gpt3", claims.LLAMA_RELEASE,
-          "LLaMA-13B outperforms GPT-3 (175B) on most benchmarks.",
-          None, "nats/token (predicted loss, LLaMA-13B − GPT-3)", rel_tol=None)
+@claims.register(
+    "laws-llama13b-beats-gpt3",
+    claims.LLAMA_RELEASE,
+    "LLaMA-13B outperforms GPT-3 (175B) on most benchmarks.",
+    None,
+    "nats/token (predicted loss, LLaMA-13B − GPT-3)",
+    rel_tol=None,
+)
 def _():
     l13, l3 = _loss("llama-13b"), _loss("gpt3-175b")
     c13 = counting.approx_training_flops(_n("llama-13b"), _d("llama-13b"))
     c3 = counting.approx_training_flops(_n("gpt3-175b"), _d("gpt3-175b"))
     ahead = "GPT-3" if l3 < l13 else "LLaMA-13B"
-    return l13 - l3, (f"Benchmarks are not computable here. On one data set the refit law predicts "
-                      f"{l13:.3f} nats/token for LLaMA-13B ({_d('llama-13b') / 1e12:.1f}T tokens) and "
-                      f"{l3:.3f} for GPT-3 ({_d('gpt3-175b') / 1e9:.0f}B tokens): from N and D alone "
-                      f"{ahead} is ahead by {abs(l13 - l3):.3f}, with LLaMA-13B trained on "
-                      f"{c13 / c3:.0%} of GPT-3's compute (6·N·D). LLaMA-13B's wins must come from "
-                      f"its data and architecture, which the law does not see.")
+    return l13 - l3, (
+        f"Benchmarks are not computable here. On one data set the refit law predicts "
+        f"{l13:.3f} nats/token for LLaMA-13B ({_d('llama-13b') / 1e12:.1f}T tokens) and "
+        f"{l3:.3f} for GPT-3 ({_d('gpt3-175b') / 1e9:.0f}B tokens): from N and D alone "
+        f"{ahead} is ahead by {abs(l13 - l3):.3f}, with LLaMA-13B trained on "
+        f"{c13 / c3:.0%} of GPT-3's compute (6·N·D). LLaMA-13B's wins must come from "
+        f"its data and architecture, which the law does not see."
+    )
 
 
-@claims.register("laws-llama65b-vs-chinchilla-palm", claims.LLAMA_RELEASE,
-          "LLaMA-65B is competitive with Chinchilla-70B and PaLM-540B.",
-          None, "nats/token (predicted loss, LLaMA-65B − Chinchilla)", rel_tol=None)
+@claims.register(
+    "laws-llama65b-vs-chinchilla-palm",
+    claims.LLAMA_RELEASE,
+    "LLaMA-65B is competitive with Chinchilla-70B and PaLM-540B.",
+    None,
+    "nats/token (predicted loss, LLaMA-65B − Chinchilla)",
+    rel_tol=None,
+)
 def _():
     l65, lc, lp = _loss("llama-65b"), _loss("chinchilla-70b"), _loss("palm-540b")
     c65 = counting.approx_training_flops(_n("llama-65b"), _d("llama-65b"))
     cp = counting.approx_training_flops(_n("palm-540b"), _d("palm-540b"))
-    return l65 - lc, (f"Benchmarks are not computable here. From N and D the refit law predicts "
-                      f"{l65:.3f} nats/token for LLaMA-65B, {lc:.3f} for Chinchilla-70B (both "
-                      f"{_d('llama-65b') / 1e12:.1f}T tokens) and {lp:.3f} for PaLM-540B "
-                      f"({_d('palm-540b') / 1e9:.0f}B tokens, {cp / c65:.1f}× LLaMA-65B's compute): "
-                      f"within {max(abs(l65 - lc), abs(l65 - lp)):.3f} nats of both, so 'competitive' "
-                      f"is what scale predicts.")
+    return l65 - lc, (
+        f"Benchmarks are not computable here. From N and D the refit law predicts "
+        f"{l65:.3f} nats/token for LLaMA-65B, {lc:.3f} for Chinchilla-70B (both "
+        f"{_d('llama-65b') / 1e12:.1f}T tokens) and {lp:.3f} for PaLM-540B "
+        f"({_d('palm-540b') / 1e9:.0f}B tokens, {cp / c65:.1f}× LLaMA-65B's compute): "
+        f"within {max(abs(l65 - lc), abs(l65 - lp)):.3f} nats of both, so 'competitive' "
+        f"is what scale predicts."
+    )
 
 
-@claims.register("laws-hoffmann-10b-200b", claims.LLAMA_RELEASE,
-          "Hoffmann et al. (2022) recommend training a 10B model on 200B tokens.",
-          200e9, "tokens", rel_tol=0.05)
+@claims.register(
+    "laws-hoffmann-10b-200b",
+    claims.LLAMA_RELEASE,
+    "Hoffmann et al. (2022) recommend training a 10B model on 200B tokens.",
+    200e9,
+    "tokens",
+    rel_tol=0.05,
+)
 def _():
     n = 10e9
     d1 = laws.APPROACH_1.optimal_tokens(n)
     d2 = laws.APPROACH_2.optimal_tokens(n)
     d_eq10 = float((n / laws.CHINCHILLA.G) ** (1 / laws.CHINCHILLA.a)) / n
     d_refit = float((n / LAW.G) ** (1 / LAW.a)) / n
-    return d1, (f"Approach 1's frontier (fitted to their Table 3) gives {d1 / 1e9:.0f}B tokens for 10B "
-                f"parameters, Approach 2's {d2 / 1e9:.0f}B; the rounded parametric fit (eq. 10) would "
-                f"say {d_eq10 / 1e9:.0f}B, the refit {d_refit / 1e9:.0f}B.")
+    return d1, (
+        f"Approach 1's frontier (fitted to their Table 3) gives {d1 / 1e9:.0f}B tokens for 10B "
+        f"parameters, Approach 2's {d2 / 1e9:.0f}B; the rounded parametric fit (eq. 10) would "
+        f"say {d_eq10 / 1e9:.0f}B, the refit {d_refit / 1e9:.0f}B."
+    )
 
 
-@claims.register("laws-7b-improves-after-1t", claims.LLAMA_RELEASE,
-          "The performance of a 7B model keeps improving even after 1T tokens.",
-          None, "nats/token (predicted loss, 1T − 2T tokens)", rel_tol=None)
+@claims.register(
+    "laws-7b-improves-after-1t",
+    claims.LLAMA_RELEASE,
+    "The performance of a 7B model keeps improving even after 1T tokens.",
+    None,
+    "nats/token (predicted loss, 1T − 2T tokens)",
+    rel_tol=None,
+)
 def _():
     n = _n("llama-7b")
     l1, l2 = float(LAW.loss(n, 1e12)), float(LAW.loss(n, 2e12))
     floor = LAW.E + LAW.A / n**LAW.alpha
-    return l1 - l2, (f"The law's loss falls with D by construction, so it cannot test this; it "
-                     f"predicts {l1 - l2:.3f} nats/token less at 2T tokens than at 1T, "
-                     f"{(l1 - l2) / (l1 - floor):.0%} of what remains above the 7B model's "
-                     f"infinite-data floor {floor:.3f}. LLaMA's own training curves are the evidence.")
+    return l1 - l2, (
+        f"The law's loss falls with D by construction, so it cannot test this; it "
+        f"predicts {l1 - l2:.3f} nats/token less at 2T tokens than at 1T, "
+        f"{(l1 - l2) / (l1 - floor):.0%} of what remains above the 7B model's "
+        f"infinite-data floor {floor:.3f}. LLaMA's own training curves are the evidence."
+    )
 
 
-@claims.register("laws-smaller-model-fixed-compute", claims.LLAMA_RELEASE,
-          "For a given compute budget, the best performance comes not from the largest model but "
-          "from a smaller model trained on more data (Hoffmann et al. 2022).",
-          1, HOLDS, rel_tol=0.0)
+@claims.register(
+    "laws-smaller-model-fixed-compute",
+    claims.LLAMA_RELEASE,
+    "For a given compute budget, the best performance comes not from the largest model but "
+    "from a smaller model trained on more data (Hoffmann et al. 2022).",
+    1,
+    HOLDS,
+    rel_tol=0.0,
+)
 def _():
     c = published.get("hoffmann.gopher_budget_flops").value
     n_opt, d_opt = (float(x) for x in LAW.compute_optimal(c))
     l_opt = float(LAW.loss(n_opt, d_opt))
     n_g, d_g, l_g = _n("gopher-280b"), _d("gopher-280b"), _loss("gopher-280b")
     holds = n_opt < n_g and l_opt < l_g
-    return float(holds), (f"At Gopher's budget ({c:.3g} FLOPs) the refit's optimum is "
-                           f"{n_opt / 1e9:.0f}B parameters on {d_opt / 1e12:.2f}T tokens, predicted "
-                           f"loss {l_opt:.3f}, against {l_g:.3f} for Gopher ({n_g / 1e9:.0f}B on "
-                           f"{d_g / 1e9:.0f}B tokens) and {_loss('chinchilla-70b'):.3f} for Chinchilla.")
+    return float(holds), (
+        f"At Gopher's budget ({c:.3g} FLOPs) the refit's optimum is "
+        f"{n_opt / 1e9:.0f}B parameters on {d_opt / 1e12:.2f}T tokens, predicted "
+        f"loss {l_opt:.3f}, against {l_g:.3f} for Gopher ({n_g / 1e9:.0f}B on "
+        f"{d_g / 1e9:.0f}B tokens) and {_loss('chinchilla-70b'):.3f} for Chinchilla."
+    )
 
 
-@claims.register("laws-gpt4-tokens-per-active-param", claims.GPT4_LEAK,
-          "GPT-4, about 1.8T parameters of which about 280B are used per token, was trained on "
-          "about 13T tokens.", None, "tokens per active parameter", rel_tol=None)
+@claims.register(
+    "laws-gpt4-tokens-per-active-param",
+    claims.GPT4_LEAK,
+    "GPT-4, about 1.8T parameters of which about 280B are used per token, was trained on about 13T tokens.",
+    None,
+    "tokens per active parameter",
+    rel_tol=None,
+)
 def _():
     cfg = presets.get("gpt4-reported")
     active, d = float(counting.active_param_count(cfg)), _d("gpt4-reported")
     c = counting.approx_training_flops(active, d)
     n_opt, d_opt = (float(x) for x in LAW.compute_optimal(c))
-    return d / active, (f"Not published by OpenAI. With the leak's figures, {active / 1e9:.0f}B active "
-                        f"parameters (our preset) and {d / 1e12:.0f}T tokens make {d / active:.0f} tokens "
-                        f"per active parameter; a dense model at that compute ({c:.2g} FLOPs) would be "
-                        f"compute-optimal at {n_opt / 1e9:.0f}B parameters and {d_opt / n_opt:.0f} tokens "
-                        f"per parameter. Like LLaMA, trained past compute-optimality, as a heavily "
-                        f"served model should be (dense-model laws only roughly apply to experts).")
+    return d / active, (
+        f"Not published by OpenAI. With the leak's figures, {active / 1e9:.0f}B active "
+        f"parameters (our preset) and {d / 1e12:.0f}T tokens make {d / active:.0f} tokens "
+        f"per active parameter; a dense model at that compute ({c:.2g} FLOPs) would be "
+        f"compute-optimal at {n_opt / 1e9:.0f}B parameters and {d_opt / n_opt:.0f} tokens "
+        f"per parameter. Like LLaMA, trained past compute-optimality, as a heavily "
+        f"served model should be (dense-model laws only roughly apply to experts)."
+    )
 
 
-exercises.register("scaling-laws-1",
-         lambda: float(laws.BESIROGLU.compute_optimal(1e24)[0]),
-         rel_tol=0.02, unit="parameters",
-         hint="N*(C) = G·(C/6)^a with G = (αA/βB)^(1/(α+β)) and a = β/(α+β), using the refit's "
-              "constants (laws.BESIROGLU).")
-exercises.register("scaling-laws-2",
-         lambda: float(laws.KAPLAN.compute_optimal(5.76e23)[0]
-                       / laws.BESIROGLU.compute_optimal(5.76e23)[0]),
-         rel_tol=0.02, unit="ratio",
-         hint="Kaplan: N_opt = 1.3e9·(C_min / 1 PF-day)^0.73 with C_min = C/2 and 1 PF-day = 8.64e19 "
-              "FLOPs; divide by the refit's N*(C) at the same C.")
-exercises.register("scaling-laws-3",
-         lambda: float(laws.CHINCHILLA.tokens_per_param(1e25) / laws.BESIROGLU.tokens_per_param(1e25)),
-         rel_tol=0.02, unit="ratio",
-         hint="D*/N* = (C/6)^(b−a) / G² for each law; the rounded fit's β = 0.28 < α = 0.34 makes its "
-              "ratio grow with C.")
+exercises.register(
+    "scaling-laws-1",
+    lambda: float(laws.BESIROGLU.compute_optimal(1e24)[0]),
+    rel_tol=0.02,
+    unit="parameters",
+    hint="N*(C) = G·(C/6)^a with G = (αA/βB)^(1/(α+β)) and a = β/(α+β), using the refit's constants (laws.BESIROGLU).",
+)
+exercises.register(
+    "scaling-laws-2",
+    lambda: float(laws.KAPLAN.compute_optimal(5.76e23)[0] / laws.BESIROGLU.compute_optimal(5.76e23)[0]),
+    rel_tol=0.02,
+    unit="ratio",
+    hint="Kaplan: N_opt = 1.3e9·(C_min / 1 PF-day)^0.73 with C_min = C/2 and 1 PF-day = 8.64e19 "
+    "FLOPs; divide by the refit's N*(C) at the same C.",
+)
+exercises.register(
+    "scaling-laws-3",
+    lambda: float(laws.CHINCHILLA.tokens_per_param(1e25) / laws.BESIROGLU.tokens_per_param(1e25)),
+    rel_tol=0.02,
+    unit="ratio",
+    hint="D*/N* = (C/6)^(b−a) / G² for each law; the rounded fit's β = 0.28 < α = 0.34 makes its ratio grow with C.",
+)
