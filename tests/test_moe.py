@@ -54,8 +54,8 @@ def test_top1_mixtral_gating_trains_the_router_only_through_the_router_losses():
 
 def test_capacity_is_the_ceiling_of_factor_times_tokens_times_k_over_experts():
     assert moe.capacity(1024, 8, 2, 1.25) == 320
-    assert moe.capacity(100, 1, 1, 1.1) == 110          # not 111 from 110.00000000000001
-    assert moe.capacity(10, 4, 1, 1.0) == 3             # ceil(2.5)
+    assert moe.capacity(100, 1, 1, 1.1) == 110  # not 111 from 110.00000000000001
+    assert moe.capacity(10, 4, 1, 1.0) == 3  # ceil(2.5)
     assert moe.capacity(10, 4, 1, None) is None
 
 
@@ -72,7 +72,7 @@ def test_dispatch_plan_drops_the_latest_assignments_of_full_experts():
     assert set(zip(plan.token.tolist(), plan.slot.tolist())) == KEPT
     assert plan.tokens_per_expert.tolist() == [4, 3, 1, 0]
     assert plan.kept_per_expert.tolist() == [2, 2, 1, 0]
-    assert plan.expert.tolist() == sorted(plan.expert.tolist())     # grouped by expert
+    assert plan.expert.tolist() == sorted(plan.expert.tolist())  # grouped by expert
     assert moe.dropped_count(plan.tokens_per_expert, 2) == 3
 
 
@@ -80,16 +80,16 @@ def test_dispatch_plan_drops_the_latest_assignments_of_full_experts():
 def test_capacity_overflow_drops_exactly_the_predicted_tokens(dispatch):
     layer = _layer(d_model=4, n_heads=1, n_experts=4, top_k=2, capacity_factor=1.0, dispatch=dispatch)
     with torch.no_grad():
-        layer.router.weight.copy_(torch.eye(4))           # logits = x
+        layer.router.weight.copy_(torch.eye(4))  # logits = x
     x = torch.zeros(4, 4)
     for t, (a, b) in enumerate(zip(FIRST, SECOND)):
-        x[t, a], x[t, b] = 2.0, 1.0                      # first choice a, second b
+        x[t, a], x[t, b] = 2.0, 1.0  # first choice a, second b
     y = layer(x)
     w = torch.softmax(torch.tensor([2.0, 1.0]), 0)
     expected = torch.zeros(4, 4)
     for t, s in KEPT:
         e = (FIRST, SECOND)[s][t]
-        expected[t] += w[s] * layer.experts[e](x[t:t + 1])[0]
+        expected[t] += w[s] * layer.experts[e](x[t : t + 1])[0]
     torch.testing.assert_close(y, expected)
     assert layer.stats.dropped == 3 and layer.stats.capacity == 2
     assert layer.stats.dropped_fraction == pytest.approx(3 / 8)
@@ -100,7 +100,7 @@ def test_a_token_whose_every_choice_is_dropped_gets_zero_expert_output():
     with torch.no_grad():
         layer.router.weight.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0]]))
     x = torch.randn(6, 4)
-    x[:, 0] = 10.0                                        # all six tokens pick expert 0; capacity 3
+    x[:, 0] = 10.0  # all six tokens pick expert 0; capacity 3
     y = layer(x)
     assert layer.stats.capacity == 3 and layer.stats.dropped == 3
     assert torch.equal(y[3:], torch.zeros(3, 4)) and (y[:3].abs().sum(dim=1) > 0).all()
@@ -119,7 +119,7 @@ def test_balance_loss_is_one_for_uniform_routing_and_grows_as_load_concentrates(
         losses.append(moe.balance_loss(probs, counts, k).item())
     assert losses[0] == pytest.approx(1.0, abs=1e-6)
     assert all(a < b for a, b in zip(losses, losses[1:]))
-    assert losses[-1] == pytest.approx(E)                  # total collapse: the loss equals E
+    assert losses[-1] == pytest.approx(E)  # total collapse: the loss equals E
 
 
 def test_z_loss_is_the_mean_squared_logsumexp():
@@ -130,15 +130,27 @@ def test_z_loss_is_the_mean_squared_logsumexp():
 
 
 @settings(max_examples=40, deadline=None)
-@given(n_experts=st.sampled_from([2, 3, 8, 16]), top_k=st.integers(1, 3), tokens=st.integers(1, 70),
-       capacity_factor=st.sampled_from([None, 0.25, 0.5, 1.0, 1.25, 2.0]),
-       gating=st.sampled_from(["topk-softmax", "softmax-topk"]),
-       ffn_bias=st.sampled_from([("swiglu", False), ("gelu", True), ("relu", True)]), seed=st.integers(0, 9))
-def test_grouped_dispatch_equals_the_naive_loop_in_values_and_gradients(n_experts, top_k, tokens, capacity_factor,
-                                                                         gating, ffn_bias, seed):
+@given(
+    n_experts=st.sampled_from([2, 3, 8, 16]),
+    top_k=st.integers(1, 3),
+    tokens=st.integers(1, 70),
+    capacity_factor=st.sampled_from([None, 0.25, 0.5, 1.0, 1.25, 2.0]),
+    gating=st.sampled_from(["topk-softmax", "softmax-topk"]),
+    ffn_bias=st.sampled_from([("swiglu", False), ("gelu", True), ("relu", True)]),
+    seed=st.integers(0, 9),
+)
+def test_grouped_dispatch_equals_the_naive_loop_in_values_and_gradients(
+    n_experts, top_k, tokens, capacity_factor, gating, ffn_bias, seed
+):
     top_k = min(top_k, n_experts)
-    cfg = dict(n_experts=n_experts, top_k=top_k, capacity_factor=capacity_factor, gating=gating,
-               ffn=ffn_bias[0], bias=ffn_bias[1])
+    cfg = dict(
+        n_experts=n_experts,
+        top_k=top_k,
+        capacity_factor=capacity_factor,
+        gating=gating,
+        ffn=ffn_bias[0],
+        bias=ffn_bias[1],
+    )
     x = torch.randn(tokens, 16, generator=torch.Generator().manual_seed(seed))
     results = {}
     for dispatch in moe.DISPATCHES:
@@ -185,8 +197,18 @@ def test_load_entropy_is_one_for_uniform_and_zero_for_collapse():
 
 
 def test_decoder_exposes_router_losses_and_statistics():
-    cfg = ModelConfig(n_layers=2, d_model=32, n_heads=4, vocab_size=50, seq_len=16, n_experts=4, top_k=2,
-                      capacity_factor=1.0, router_aux_loss_coef=0.1, router_z_loss_coef=0.01)
+    cfg = ModelConfig(
+        n_layers=2,
+        d_model=32,
+        n_heads=4,
+        vocab_size=50,
+        seq_len=16,
+        n_experts=4,
+        top_k=2,
+        capacity_factor=1.0,
+        router_aux_loss_coef=0.1,
+        router_z_loss_coef=0.01,
+    )
     m = model.build(cfg, seed=0)
     x = torch.randint(0, 50, (3, 16))
     m(x, x)
@@ -200,24 +222,44 @@ def test_decoder_exposes_router_losses_and_statistics():
 
 
 def test_moe_decoder_trains_and_logs_the_load(markov_small):
-    cfg = ModelConfig(n_layers=2, d_model=32, n_heads=4, vocab_size=markov_small.vocab_size, seq_len=32,
-                      d_ff=64, n_experts=4, top_k=2, capacity_factor=1.5)
-    hist = train.train(cfg, markov_small.train, markov_small.val, steps=30, batch_size=8, eval_every=15,
-                       eval_batches=4, progress=False, device="cpu", log_every=10)
+    cfg = ModelConfig(
+        n_layers=2,
+        d_model=32,
+        n_heads=4,
+        vocab_size=markov_small.vocab_size,
+        seq_len=32,
+        d_ff=64,
+        n_experts=4,
+        top_k=2,
+        capacity_factor=1.5,
+    )
+    hist = train.train(
+        cfg,
+        markov_small.train,
+        markov_small.val,
+        steps=30,
+        batch_size=8,
+        eval_every=15,
+        eval_batches=4,
+        progress=False,
+        device="cpu",
+        log_every=10,
+    )
     assert hist.val_loss[-1] < hist.val_loss[0] < math.log(markov_small.vocab_size) + 0.1
     assert len(hist.aux_loss) == len(hist.train_loss) and all(a > 0 for a in hist.aux_loss)
     assert all(sum(layer) == 8 * 32 * 2 for step in hist.expert_load for layer in step)
 
 
 def test_router_loss_coefficient_changes_the_objective_not_the_logged_loss(markov_small):
-    cfg = ModelConfig(n_layers=1, d_model=32, n_heads=4, vocab_size=markov_small.vocab_size, seq_len=32,
-                      d_ff=64, n_experts=4, top_k=2)
+    cfg = ModelConfig(
+        n_layers=1, d_model=32, n_heads=4, vocab_size=markov_small.vocab_size, seq_len=32, d_ff=64, n_experts=4, top_k=2
+    )
     run = dict(steps=3, batch_size=4, progress=False, device="cpu")
     on = train.train(cfg, markov_small.train, **run)
     off = train.train(cfg.replace(router_aux_loss_coef=0.0, router_z_loss_coef=0.0), markov_small.train, **run)
-    assert on.train_loss[0] == off.train_loss[0]           # same start: the logged loss is the cross-entropy
+    assert on.train_loss[0] == off.train_loss[0]  # same start: the logged loss is the cross-entropy
     assert off.aux_loss == [0.0] * 3 and on.aux_loss[0] > 0
-    assert on.train_loss[-1] != off.train_loss[-1]          # the router losses changed the updates
+    assert on.train_loss[-1] != off.train_loss[-1]  # the router losses changed the updates
 
 
 @pytest.fixture(scope="module")
@@ -225,13 +267,20 @@ def markov_small():
     return data.load_corpus("markov", n_tokens=100_000)
 
 
-@pytest.mark.parametrize("changes,field", [
-    (dict(capacity_factor=0.0), "capacity_factor"), (dict(capacity_factor=-1.25), "capacity_factor"),
-    (dict(capacity_factor=True), "capacity_factor"), (dict(capacity_factor="1.25"), "capacity_factor"),
-    (dict(capacity_factor=math.inf), "capacity_factor"),
-    (dict(router_aux_loss_coef=-0.01), "router_aux_loss_coef"),
-    (dict(router_z_loss_coef=math.nan), "router_z_loss_coef"),
-    (dict(gating="sinkhorn"), "gating"), (dict(n_experts=4, top_k=5), "top_k")])
+@pytest.mark.parametrize(
+    "changes,field",
+    [
+        (dict(capacity_factor=0.0), "capacity_factor"),
+        (dict(capacity_factor=-1.25), "capacity_factor"),
+        (dict(capacity_factor=True), "capacity_factor"),
+        (dict(capacity_factor="1.25"), "capacity_factor"),
+        (dict(capacity_factor=math.inf), "capacity_factor"),
+        (dict(router_aux_loss_coef=-0.01), "router_aux_loss_coef"),
+        (dict(router_z_loss_coef=math.nan), "router_z_loss_coef"),
+        (dict(gating="sinkhorn"), "gating"),
+        (dict(n_experts=4, top_k=5), "top_k"),
+    ],
+)
 def test_bad_moe_configs_raise_clear_errors(changes, field):
     with pytest.raises(ValueError, match=field):
         ModelConfig(**{**BASE, "n_experts": 4, "top_k": 2, **changes})
@@ -248,6 +297,7 @@ def test_a_short_balance_run_is_the_prefix_of_a_long_one():
     # The balance page re-runs the start of a stored run live: the constant learning rate after
     # warm-up must make the first steps independent of the run's length.
     from llmscale.experiments import moe_balance
+
     short = moe_balance.balance_run("tiny", "switch-top1", aux=False, steps=11)
     longer = moe_balance.balance_run("tiny", "switch-top1", aux=False, steps=21)
     assert short.steps == [1, 11] and longer.steps == [1, 11, 21]
@@ -261,9 +311,85 @@ def test_capacity_sweep_restores_the_layers_and_drops_less_with_more_capacity():
     sweep = moe.capacity_sweep(net, batches, [None, 0.5, 1.0, 4.0])
     drops = [sum(row["dropped_fraction"]) for row in sweep]
     assert drops[0] == 0 and drops[1] >= drops[2] >= drops[3] == 0 and drops[1] > 0
-    assert sweep[0]["loss"] == sweep[3]["loss"]               # c = 4 ≥ E/k: nothing can be dropped
+    assert sweep[0]["loss"] == sweep[3]["loss"]  # c = 4 ≥ E/k: nothing can be dropped
     assert all(layer.capacity_factor is None for layer in net.modules() if isinstance(layer, moe.MoELayer))
     with pytest.raises(ValueError, match="capacity_factor"):
         moe.capacity_sweep(net, batches, [0.0])
     with pytest.raises(ValueError, match="n_experts"):
         moe.capacity_sweep(model.build(cfg.replace(n_experts=1, top_k=1)), batches, [1.0])
+
+
+# --- load metrics, and the summaries of the stored moe-balance run ----------------------------
+
+
+def test_load_imbalance_is_one_for_even_load_and_e_over_k_for_collapse():
+    assert moe.load_imbalance([5, 5, 5, 5]) == 1.0
+    assert moe.load_imbalance([0, 0, 1024, 0, 0, 0, 0, 0]) == 8.0  # top-1: every token to one expert
+    assert moe.load_imbalance(torch.tensor([64, 64, 0, 0])) == 2.0  # top-2 of 4: one pair takes all
+    assert moe.load_imbalance([3, 1, 0, 4]) == 2.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 50), min_size=2, max_size=12).filter(lambda v: sum(v) > 0))
+def test_load_imbalance_is_the_capacity_factor_that_drops_nothing(loads):
+    # Top-1 routing of T = Σ n_i tokens: capacity ⌈c·T/E⌉ drops nothing at c = ρ, something below max n_i.
+    counts = torch.tensor(loads)
+    rho = moe.load_imbalance(loads)
+    assert moe.dropped_count(counts, moe.capacity(sum(loads), len(loads), 1, rho)) == 0
+    assert moe.dropped_count(counts, max(loads) - 1) > 0
+    assert rho >= 1.0
+
+
+def test_bad_loads_raise_errors_naming_the_field():
+    for bad in ([], [0, 0, 0], [4, -1, 2]):
+        with pytest.raises(ValueError, match="tokens_per_expert"):
+            moe.load_imbalance(bad)
+
+
+_RUN = {  # the layout of one run of the stored moe-balance results, with numbers worked by hand
+    "steps": [1, 11, 21, 31],
+    "expert_load": [
+        [[2, 2, 2, 2], [4, 0, 0, 4]],
+        [[8, 0, 0, 0], [2, 2, 2, 2]],
+        [[3, 3, 1, 1], [2, 2, 2, 2]],
+        [[2, 2, 2, 2], [4, 4, 0, 0]],
+    ],
+    "val_loss": [4.0, 3.5],
+    "capacity_sweep": [
+        {"capacity_factor": None, "dropped_fraction": [0.0, 0.0], "loss": 3.0},
+        {"capacity_factor": 1.0, "dropped_fraction": [0.1, 0.3], "loss": 3.25},
+    ],
+}
+
+
+def test_balance_summaries_of_a_run_by_hand():
+    from llmscale.experiments import moe_balance
+
+    shares = moe_balance.load_shares(_RUN, 11)
+    assert shares.tolist() == [[1.0, 0.0, 0.0, 0.0], [0.25, 0.25, 0.25, 0.25]]
+    rho, entropy = moe_balance.imbalance(_RUN)
+    assert rho.tolist() == [2.0, 4.0, 1.5, 2.0]  # the worse layer each time
+    assert entropy[0] == pytest.approx(0.5) and entropy[1] == 0.0 and entropy[3] == pytest.approx(0.5)
+    late = moe_balance.late_balance(_RUN)  # last quarter: step 31 only
+    assert (late.rho, late.val_loss) == (2.0, 3.5) and late.entropy == pytest.approx(0.5)
+    assert moe_balance.dropped_fraction(_RUN, 1.0) == pytest.approx(0.2)
+    assert moe_balance.dropped_fraction(_RUN, None) == 0.0
+    assert moe_balance.capacity_sweep_loss(_RUN, None) == 3.0
+    assert moe_balance.capacity_loss_change(_RUN, 1.0) == 0.25
+    with pytest.raises(ValueError, match="step=12"):
+        moe_balance.load_shares(_RUN, 12)
+    with pytest.raises(ValueError, match="capacity_factor=1.25"):
+        moe_balance.dropped_fraction(_RUN, 1.25)
+
+
+def test_stored_balance_run_shows_the_switch_collapse_at_step_21():
+    from llmscale import experiments
+    from llmscale.experiments import moe_balance
+
+    runs = experiments.load("moe-balance")["data"]["runs"]
+    run = runs["switch-top1/no-aux"]
+    i = run["steps"].index(21)
+    rho, entropy = moe_balance.imbalance(run)
+    assert rho[i] == 8.0 and entropy[i] == 0.0  # one expert took every token
+    assert moe_balance.load_shares(run, 21).max() == 1.0
+    assert moe_balance.late_balance(run).rho > moe_balance.late_balance(runs["switch-top1/aux"]).rho

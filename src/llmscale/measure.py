@@ -1,6 +1,7 @@
 """Measuring a PyTorch model: wall time with the accelerator synchronised, CPU thread counts,
-matmul FLOPs counted by PyTorch's own counter, and parameter counts of models built on the
-`meta` device (shapes, no memory).
+FLOPs counted by PyTorch's own counter (`count_flops`, `step_flops`, `meta_step_flops`), and
+parameter counts of models built on the `meta` device (`meta_param_count`,
+`built_active_param_count`: shapes, no memory).
 
 These are the independent checks the book sets beside its formulas (`llmscale.counting`):
 a count the package computes is compared with one PyTorch measures.
@@ -17,7 +18,10 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from ._validate import positive_int
+from ._validate import boolean, choice, positive_int
+from .config import ModelConfig
+from .model.decoder import Decoder
+from .model.moe import MoELayer
 
 
 def synchronize(device: torch.device | str) -> None:
@@ -55,23 +59,99 @@ def torch_threads(n: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def count_flops(fn: Callable[[], Any]) -> tuple[Any, int, dict[str, int]]:
-    """Run `fn()` under PyTorch's `FlopCounterMode`: (its result, total FLOPs, FLOPs by operator).
+ATTENTION_KERNELS = ("math", "default")
 
-    Attention runs through the math kernel of `scaled_dot_product_attention` while counting:
-    the fused CPU kernels are counted as zero FLOPs, the math one as the matrix products it is.
+
+def count_flops(fn: Callable[[], Any], *, attention: str = "math") -> dict[str, int]:
+    """FLOPs PyTorch's `FlopCounterMode` counts while `fn()` runs, by operator as `str(op)` names
+    it ({"aten.mm": ..., "aten.bmm": ...}); their sum is the total.
+
+    attention="math" runs `scaled_dot_product_attention` on its math kernel, whose matrix products
+    the counter knows; "default" leaves PyTorch's choice, and on a CPU its fused kernel is counted
+    as zero FLOPs, without a warning.
     """
-    counter = FlopCounterMode(display=False)
-    with sdpa_kernel(SDPBackend.MATH), counter:
-        out = fn()
-    by_op = {str(op).split(".")[-2] if "." in str(op) else str(op): int(n)
-             for op, n in counter.get_flop_counts().get("Global", {}).items()}
-    return out, int(counter.get_total_flops()), by_op
+    attention = choice("attention", attention, ATTENTION_KERNELS)
+    kernel = sdpa_kernel(SDPBackend.MATH) if attention == "math" else contextlib.nullcontext()
+    with kernel, FlopCounterMode(display=False) as counter:
+        fn()
+    return {str(op): int(n) for op, n in counter.get_flop_counts().get("Global", {}).items()}
 
 
-def meta_param_count(build: Callable[[], torch.nn.Module]) -> int:
-    """Parameters of the module `build()` makes, built on the `meta` device: shapes without memory,
-    so a 175B-parameter model is counted in a second. Tied weights count once."""
+def step_flops(
+    net: torch.nn.Module, tokens: torch.Tensor, *, training: bool = True, attention: str = "math"
+) -> dict[str, int]:
+    """FLOPs by operator (`count_flops`) of one pass of the decoder `net` over token ids (B, S):
+    with training, the forward pass with the tokens as their own targets and the loss's backward
+    pass (gradients accumulate in `net`); without, one forward pass under `torch.no_grad`."""
+    training = boolean("training", training)
+    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 2 or tokens.is_floating_point():
+        raise ValueError(
+            f"tokens must be an integer tensor of shape (batch, seq_len), got "
+            f"{type(tokens).__name__} {tuple(getattr(tokens, 'shape', ()))}; "
+            "e.g. torch.randint(0, cfg.vocab_size, (2, cfg.seq_len))"
+        )
+
+    def one_pass():
+        if training:
+            _, loss = net(tokens, tokens)
+            loss.backward()
+        else:
+            with torch.no_grad():
+                net(tokens)
+
+    return count_flops(one_pass, attention=attention)
+
+
+def _check_config(cfg: Any) -> ModelConfig:
+    if not isinstance(cfg, ModelConfig):
+        raise ValueError(f'cfg must be a ModelConfig, got {type(cfg).__name__}; e.g. presets.get("gpt2-small")')
+    return cfg
+
+
+def meta_decoder(cfg: ModelConfig) -> Decoder:
+    """The decoder for `cfg` built on PyTorch's `meta` device: shapes without memory, so a
+    175B-parameter model is built in seconds."""
     with torch.device("meta"):
-        module = build()
-    return sum(p.numel() for p in module.parameters())
+        return Decoder(_check_config(cfg))
+
+
+def meta_param_count(cfg: ModelConfig) -> int:
+    """Parameters PyTorch allocates for `cfg`'s decoder, counted on the `meta` device (tied
+    weights once): the independent check of `counting.param_count`."""
+    return meta_decoder(cfg).num_params()
+
+
+def built_active_param_count(net: Decoder) -> int:
+    """Parameters one token of the built decoder `net` uses: every parameter outside the experts,
+    plus `top_k` experts' worth in each mixture-of-experts layer (the check of
+    `counting.active_param_count`)."""
+    if not isinstance(net, Decoder):
+        raise ValueError(
+            f"net must be a llmscale.model.Decoder, got {type(net).__name__}; e.g. measure.meta_decoder(cfg)"
+        )
+    active = net.num_params()
+    for block in net.blocks:
+        if isinstance(block.ffn, MoELayer):
+            expert_sizes = [sum(p.numel() for p in e.parameters()) for e in block.ffn.experts]
+            active -= sum(expert_sizes) - block.ffn.top_k * expert_sizes[0]
+    return active
+
+
+def meta_step_flops(
+    cfg: ModelConfig, seq_len: int | None = None, *, batch: int = 1, training: bool = True, attention: str = "math"
+) -> dict[str, int]:
+    """FLOPs by operator (`step_flops`) of one pass over `batch` sequences of `seq_len` tokens
+    (None: cfg.seq_len) of `cfg`'s decoder, built on the `meta` device: LLaMA-7B's training step
+    is counted in seconds."""
+    cfg = _check_config(cfg)
+    seq_len = cfg.seq_len if seq_len is None else positive_int("seq_len", seq_len, "1024")
+    batch = positive_int("batch", batch, "1")
+    if seq_len > cfg.seq_len:
+        raise ValueError(
+            f"seq_len={seq_len} exceeds cfg.seq_len={cfg.seq_len}; pass a shorter seq_len "
+            f"or count cfg.replace(seq_len={seq_len})"
+        )
+    net = meta_decoder(cfg)
+    with torch.device("meta"):
+        tokens = torch.randint(0, cfg.vocab_size, (batch, seq_len))
+    return step_flops(net, tokens, training=training, attention=attention)

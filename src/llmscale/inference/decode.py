@@ -28,8 +28,9 @@ def expected_distinct_experts(n_experts: int, top_k: int, batch_tokens: float) -
 _MAX_SCORES = 2**24  # router scores drawn at once by the simulation (128 MiB of float64)
 
 
-def simulate_distinct_experts(n_experts: int, top_k: int, batch_tokens: int, trials: int = 2000,
-                              seed: int = 0) -> tuple[float, float]:
+def simulate_distinct_experts(
+    n_experts: int, top_k: int, batch_tokens: int, trials: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """Monte-Carlo estimate of `expected_distinct_experts`: (mean, standard error of the mean).
 
     Each token draws k distinct experts uniformly (the top-k of i.i.d. uniform router scores).
@@ -40,12 +41,14 @@ def simulate_distinct_experts(n_experts: int, top_k: int, batch_tokens: int, tri
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed={seed!r} must be an integer >= 0")
     if trials * batch_tokens * n_experts > _MAX_SCORES:
-        raise ValueError(f"trials·batch_tokens·n_experts = {trials * batch_tokens * n_experts:,} "
-                         f"scores is too many to draw at once; use fewer trials (at most "
-                         f"{max(1, _MAX_SCORES // (batch_tokens * n_experts)):,})")
+        raise ValueError(
+            f"trials·batch_tokens·n_experts = {trials * batch_tokens * n_experts:,} "
+            f"scores is too many to draw at once; use fewer trials (at most "
+            f"{max(1, _MAX_SCORES // (batch_tokens * n_experts)):,})"
+        )
     rng = np.random.default_rng(seed)
     scores = rng.random((trials, batch_tokens, n_experts))
-    chosen = np.argpartition(scores, n_experts - top_k, axis=-1)[..., n_experts - top_k:]
+    chosen = np.argpartition(scores, n_experts - top_k, axis=-1)[..., n_experts - top_k :]
     touched = np.zeros((trials, n_experts), dtype=bool)
     np.put_along_axis(touched, chosen.reshape(trials, -1), True, axis=1)
     counts = touched.sum(axis=1)
@@ -60,13 +63,17 @@ def decode_weight_params(cfg: ModelConfig, batch_tokens: float) -> float:
     if not isinstance(cfg, ModelConfig):
         raise ValueError(f"cfg must be a ModelConfig, got {type(cfg).__name__}")
     if cfg.n_encoder_layers:
-        raise ValueError(f"cfg has n_encoder_layers={cfg.n_encoder_layers}; decode costs cover "
-                         "decoder-only models, set n_encoder_layers=0")
+        raise ValueError(
+            f"cfg has n_encoder_layers={cfg.n_encoder_layers}; decode costs cover "
+            "decoder-only models, set n_encoder_layers=0"
+        )
     b = counting.param_breakdown(cfg)
-    shared_read = b.attention + b.norms + cfg.n_layers * counting.router_params(cfg) \
-        + cfg.vocab_size * cfg.d_model
-    touched = expected_distinct_experts(cfg.n_experts, cfg.top_k, batch_tokens) if cfg.is_moe \
+    shared_read = b.attention + b.norms + cfg.n_layers * counting.router_params(cfg) + cfg.vocab_size * cfg.d_model
+    touched = (
+        expected_distinct_experts(cfg.n_experts, cfg.top_k, batch_tokens)
+        if cfg.is_moe
         else (1.0 if non_negative_number("batch_tokens", batch_tokens, "32") > 0 else 0.0)
+    )
     return shared_read + cfg.n_layers * touched * counting.ffn_params(cfg)
 
 
@@ -79,8 +86,9 @@ def decode_flops_per_byte(cfg: ModelConfig, batch_tokens: float, bytes_per_value
     return flops / (decode_weight_params(cfg, batch) * b)
 
 
-def min_batch_compute_bound(cfg: ModelConfig, ridge_flops_per_byte: float,
-                            bytes_per_value: float = 2, max_batch: int = 10**7) -> int:
+def min_batch_compute_bound(
+    cfg: ModelConfig, ridge_flops_per_byte: float, bytes_per_value: float = 2, max_batch: int = 10**7
+) -> int:
     """Smallest decode batch B (tokens) whose weight work reaches the chip's ridge point
     (peak FLOP/s ÷ memory bytes/s), i.e. the batch from which decoding stops being
     bandwidth-bound."""
@@ -88,8 +96,10 @@ def min_batch_compute_bound(cfg: ModelConfig, ridge_flops_per_byte: float,
     max_batch = positive_int("max_batch", max_batch, "10**7")
     # Intensity grows with B (more tokens share each byte read); bisect on integers.
     if decode_flops_per_byte(cfg, max_batch, bytes_per_value) < ridge:
-        raise ValueError(f"no batch up to max_batch={max_batch:,} reaches {ridge:g} FLOP/byte; "
-                         "raise max_batch or check bytes_per_value")
+        raise ValueError(
+            f"no batch up to max_batch={max_batch:,} reaches {ridge:g} FLOP/byte; "
+            "raise max_batch or check bytes_per_value"
+        )
     lo, hi = 1, max_batch
     if decode_flops_per_byte(cfg, lo, bytes_per_value) >= ridge:
         return lo

@@ -45,6 +45,7 @@ DISPATCHES = ("sorted", "batched", "loop")
 # Pure functions: capacity, the two router losses, the dispatch plan
 # ---------------------------------------------------------------------------
 
+
 def capacity(n_tokens: int, n_experts: int, top_k: int, capacity_factor: float | None) -> int | None:
     """Assignments one expert may take: ceil(capacity_factor · T · k / E); None means no limit."""
     if capacity_factor is None:
@@ -80,8 +81,7 @@ def dropped_count(tokens_per_expert: torch.Tensor, capacity_: int | None) -> int
     return int((tokens_per_expert - capacity_).clamp(min=0).sum())
 
 
-def expected_drop_fraction_uniform(n_tokens: int, n_experts: int, top_k: int,
-                                   capacity_factor: float | None) -> float:
+def expected_drop_fraction_uniform(n_tokens: int, n_experts: int, top_k: int, capacity_factor: float | None) -> float:
     """Expected fraction of assignments dropped when every token picks k distinct experts uniformly.
 
     Each expert's load is then Binomial(T, k/E), so the expected drop is E·E[max(0, n − C)]/(T·k).
@@ -93,8 +93,13 @@ def expected_drop_fraction_uniform(n_tokens: int, n_experts: int, top_k: int,
     if p >= 1:
         return 0.0
     n = torch.arange(n_tokens + 1, dtype=torch.float64)
-    log_pmf = (torch.lgamma(torch.tensor(n_tokens + 1.0, dtype=torch.float64)) - torch.lgamma(n + 1)
-               - torch.lgamma(n_tokens - n + 1) + n * math.log(p) + (n_tokens - n) * math.log1p(-p))
+    log_pmf = (
+        torch.lgamma(torch.tensor(n_tokens + 1.0, dtype=torch.float64))
+        - torch.lgamma(n + 1)
+        - torch.lgamma(n_tokens - n + 1)
+        + n * math.log(p)
+        + (n_tokens - n) * math.log1p(-p)
+    )
     excess = (n - cap).clamp(min=0)
     return float(n_experts * torch.sum(excess * log_pmf.exp()) / (n_tokens * top_k))
 
@@ -125,8 +130,8 @@ def plan_dispatch(experts: torch.Tensor, n_experts: int, capacity_: int | None =
     the latest second choices first (GShard's rule).
     """
     n_tokens, top_k = experts.shape
-    flat = experts.t().reshape(-1)                        # index = slot·T + token
-    order = torch.argsort(flat, stable=True)              # grouped by expert, priority kept
+    flat = experts.t().reshape(-1)  # index = slot·T + token
+    order = torch.argsort(flat, stable=True)  # grouped by expert, priority kept
     sorted_expert = flat[order]
     tokens_per_expert = torch.bincount(flat, minlength=n_experts)
     starts = torch.cumsum(tokens_per_expert, 0) - tokens_per_expert
@@ -137,14 +142,21 @@ def plan_dispatch(experts: torch.Tensor, n_experts: int, capacity_: int | None =
         kept_per_expert = tokens_per_expert.clamp(max=capacity_)
     else:
         kept_per_expert = tokens_per_expert
-    return DispatchPlan(token=order % n_tokens, slot=order // n_tokens, expert=sorted_expert,
-                        position=position, kept_per_expert=kept_per_expert,
-                        tokens_per_expert=tokens_per_expert, capacity=capacity_)
+    return DispatchPlan(
+        token=order % n_tokens,
+        slot=order // n_tokens,
+        expert=sorted_expert,
+        position=position,
+        kept_per_expert=kept_per_expert,
+        tokens_per_expert=tokens_per_expert,
+        capacity=capacity_,
+    )
 
 
 # ---------------------------------------------------------------------------
 # The layer
 # ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Routing:
@@ -197,6 +209,19 @@ def load_entropy(tokens_per_expert) -> float:
     return float(h / math.log(len(counts))) if len(counts) > 1 else 1.0
 
 
+def load_imbalance(tokens_per_expert) -> float:
+    """The busiest expert's load over the even share, max_i n_i / (Σ n_i / E): 1 for even load,
+    E/k when one expert is in every token's top k; also the smallest capacity factor at which
+    the batch drops nothing."""
+    counts = torch.as_tensor(tokens_per_expert).flatten().tolist()
+    if not counts or any(n < 0 for n in counts) or sum(counts) <= 0:
+        raise ValueError(
+            f"tokens_per_expert={tokens_per_expert!r} must be one count >= 0 per expert, "
+            "not all zero, e.g. tokens_per_expert=[3, 1, 0, 4]"
+        )
+    return max(counts) / (sum(counts) / len(counts))
+
+
 class MoELayer(nn.Module):
     """Top-k routed feed-forward experts with optional capacity, and the router's losses and statistics.
 
@@ -242,17 +267,25 @@ class MoELayer(nn.Module):
             weight = routing.weights[plan.token, plan.slot]
             y = torch.zeros_like(x).index_add_(0, plan.token, (out * weight[:, None]).to(x.dtype))
             tokens_per_expert, kept = plan.tokens_per_expert, plan.kept_per_expert
-        self.stats = MoEStats(tokens_per_expert=tokens_per_expert.detach(), kept_per_expert=kept.detach(),
-                              n_tokens=x.shape[0], top_k=self.top_k, capacity=cap,
-                              balance_loss=balance_loss(routing.probs, tokens_per_expert, self.top_k),
-                              z_loss=z_loss(routing.logits))
+        self.stats = MoEStats(
+            tokens_per_expert=tokens_per_expert.detach(),
+            kept_per_expert=kept.detach(),
+            n_tokens=x.shape[0],
+            top_k=self.top_k,
+            capacity=cap,
+            balance_loss=balance_loss(routing.probs, tokens_per_expert, self.top_k),
+            z_loss=z_loss(routing.logits),
+        )
         return y.reshape(shape)
 
     def _sorted_experts(self, x: torch.Tensor, plan: DispatchPlan) -> torch.Tensor:
         """Each expert on its contiguous slice of the sorted assignments (one gather, no masks)."""
         xs = x[plan.token]
-        outs = [expert(chunk) for expert, chunk in zip(self.experts, xs.split(plan.kept_per_expert.tolist()))
-                if chunk.shape[0]]
+        outs = [
+            expert(chunk)
+            for expert, chunk in zip(self.experts, xs.split(plan.kept_per_expert.tolist()))
+            if chunk.shape[0]
+        ]
         return torch.cat(outs) if outs else xs
 
     def _batched_experts(self, x: torch.Tensor, plan: DispatchPlan) -> torch.Tensor:
@@ -263,7 +296,7 @@ class MoELayer(nn.Module):
         buf = x.new_zeros(E * C, x.shape[1]).index_copy_(0, rows, x[plan.token]).view(E, C, -1)
 
         def linear(h, name):
-            w = torch.stack([getattr(e, name).weight for e in self.experts])    # (E, out, in)
+            w = torch.stack([getattr(e, name).weight for e in self.experts])  # (E, out, in)
             b = getattr(self.experts[0], name).bias
             if b is None:
                 return torch.bmm(h, w.transpose(1, 2))
@@ -275,15 +308,13 @@ class MoELayer(nn.Module):
         return linear(h, "down").reshape(E * C, -1)[rows]
 
 
-
-
 def _loop_dispatch(experts: nn.ModuleList, x: torch.Tensor, routing: Routing, cap: int | None):
     """Naive reference: one boolean mask per expert, the same priority and capacity rule."""
     y = torch.zeros_like(x)
     tokens_per_expert = torch.zeros(len(experts), dtype=torch.long, device=x.device)
     kept = torch.zeros_like(tokens_per_expert)
     for e, expert in enumerate(experts):
-        slot, token = (routing.experts.t() == e).nonzero(as_tuple=True)   # slot-major: priority order
+        slot, token = (routing.experts.t() == e).nonzero(as_tuple=True)  # slot-major: priority order
         tokens_per_expert[e] = token.numel()
         if cap is not None:
             slot, token = slot[:cap], token[:cap]
@@ -319,9 +350,13 @@ def capacity_sweep(net: nn.Module, batches, capacity_factors) -> list[dict]:
                 for i, layer in enumerate(layers):
                     dropped[i] += layer.stats.dropped
                     made[i] += layer.stats.n_tokens * layer.stats.top_k
-            sweep.append({"capacity_factor": factor,
-                          "dropped_fraction": [round(d / m, 6) for d, m in zip(dropped, made)],
-                          "loss": round(sum(losses) / len(losses), 5)})
+            sweep.append(
+                {
+                    "capacity_factor": factor,
+                    "dropped_fraction": [round(d / m, 6) for d, m in zip(dropped, made)],
+                    "loss": round(sum(losses) / len(losses), 5),
+                }
+            )
     finally:
         for layer, factor in zip(layers, saved):
             layer.capacity_factor = factor

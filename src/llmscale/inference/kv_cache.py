@@ -1,0 +1,70 @@
+"""The KV cache: bytes of the keys and values a decoder keeps for the tokens it has seen, and
+the memory serving needs, weights and cache together.
+
+Each layer caches, for every token of every sequence, one key and one value vector per
+key/value head: L·2·h_kv·d_h values per token, so grouped-query and multi-query attention
+shrink the cache by h/h_kv. Bytes are decimal counts. Arithmetic, no torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .. import counting
+from .._validate import optional_positive_int, positive_int, positive_number
+from ..config import ModelConfig
+
+
+def _check_decoder_config(cfg: ModelConfig) -> ModelConfig:
+    if not isinstance(cfg, ModelConfig):
+        raise ValueError(f'cfg must be a ModelConfig, got {type(cfg).__name__}; e.g. presets.get("llama-13b")')
+    if cfg.n_encoder_layers:
+        raise ValueError(
+            f"cfg has n_encoder_layers={cfg.n_encoder_layers}; the KV cache here covers "
+            "decoder-only models, set n_encoder_layers=0"
+        )
+    return cfg
+
+
+def kv_cache_bytes_per_token(cfg: ModelConfig, bytes_per_value: float = 2) -> float:
+    """Bytes of keys and values one token adds to the cache, over all layers: L·2·h_kv·d_h·b."""
+    cfg = _check_decoder_config(cfg)
+    b = positive_number("bytes_per_value", bytes_per_value, "2")
+    return float(cfg.n_layers * 2 * cfg.kv_heads * cfg.head_dim_) * b
+
+
+def kv_cache_bytes(cfg: ModelConfig, context: int | None = None, batch: int = 1, bytes_per_value: float = 2) -> float:
+    """Bytes of the KV cache of `batch` sequences of `context` tokens each (None: cfg.seq_len, one
+    full context): L·2·h_kv·d_h·S·B·b."""
+    cfg = _check_decoder_config(cfg)
+    context = optional_positive_int("context", context, "2048", none_means="cfg.seq_len")
+    context = cfg.seq_len if context is None else context
+    batch = positive_int("batch", batch, "1")
+    return kv_cache_bytes_per_token(cfg, bytes_per_value) * context * batch
+
+
+@dataclass(frozen=True)
+class ServingMemory:
+    """Memory a served model holds, in bytes: its weights and the KV cache of its batch."""
+
+    weights_bytes: float
+    kv_cache_bytes: float
+
+    @property
+    def total_bytes(self) -> float:
+        return self.weights_bytes + self.kv_cache_bytes
+
+    def devices_needed(self, hbm_bytes: float) -> int:
+        """Devices of `hbm_bytes` each that hold the total, if it could be split freely: ⌈total / hbm⌉."""
+        return math.ceil(self.total_bytes / positive_number("hbm_bytes", hbm_bytes, "32e9"))
+
+
+def serving_bytes(
+    cfg: ModelConfig, context: int | None = None, batch: int = 1, bytes_per_value: float = 2
+) -> ServingMemory:
+    """Weights (every parameter, `counting.param_count`) and the KV cache (`kv_cache_bytes`) of a
+    model served to `batch` sequences of `context` tokens, both stored at `bytes_per_value`
+    (2 for fp16/bf16). Activations and the serving framework's own buffers are left out."""
+    kv = kv_cache_bytes(cfg, context, batch, bytes_per_value)
+    return ServingMemory(weights_bytes=float(counting.param_count(cfg)) * bytes_per_value, kv_cache_bytes=kv)
