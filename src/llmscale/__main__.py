@@ -22,6 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "run":
         from pathlib import Path
 
+        from .experiments import get_experiment
+
+        try:
+            get_experiment(args.name)
+        except ValueError as err:
+            parser.error(str(err))
+
         from . import experiments
         from .train import select_device
 

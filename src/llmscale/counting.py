@@ -173,19 +173,24 @@ def approx_training_flops(n_params, tokens):
 # --- Mixture of experts: what every token shares, what one expert holds -------------------
 
 
+def check_decoder_only(cfg: ModelConfig, what: str = "these counts") -> ModelConfig:
+    """`cfg` if it is a decoder-only `ModelConfig`, or a ValueError saying what covers only those."""
+    if not isinstance(cfg, ModelConfig):
+        raise ValueError(f'cfg must be a ModelConfig, got {type(cfg).__name__}; e.g. presets.get("llama-13b")')
+    if cfg.n_encoder_layers:
+        raise ValueError(
+            f"cfg has n_encoder_layers={cfg.n_encoder_layers}; {what} cover decoder-only models, set n_encoder_layers=0"
+        )
+    return cfg
+
+
 def check_moe(cfg: ModelConfig) -> None:
     """Raise a ValueError unless `cfg` is a decoder-only mixture-of-experts config."""
-    if not isinstance(cfg, ModelConfig):
-        raise ValueError(f"cfg must be a ModelConfig, got {type(cfg).__name__}")
+    check_decoder_only(cfg, "these costs")
     if not cfg.is_moe:
         raise ValueError(
             f"cfg has n_experts={cfg.n_experts}: a dense model has no experts; "
             "pass a mixture-of-experts config (n_experts > 1)"
-        )
-    if cfg.n_encoder_layers:
-        raise ValueError(
-            f"cfg has n_encoder_layers={cfg.n_encoder_layers}; these costs cover "
-            "decoder-only models, set n_encoder_layers=0"
         )
 
 

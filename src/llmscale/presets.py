@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from . import counting
 from .config import ModelConfig
 
 
@@ -25,6 +26,11 @@ class Preset:
     train_tokens: float | None
     source: str
     notes: str = ""
+
+    @property
+    def n_params(self) -> int:
+        """Parameters of the configuration, counted exactly (`counting.param_count`)."""
+        return counting.param_count(self.config)
 
     @property
     def family(self) -> str:

@@ -60,13 +60,7 @@ def decode_weight_params(cfg: ModelConfig, batch_tokens: float) -> float:
     under uniform routing: attention, routers, norms and the LM head (V·d), plus the
     distinct experts the batch touches in each layer (the one feed-forward block of a dense
     model). The input embedding is left out: a step looks up only B of its rows."""
-    if not isinstance(cfg, ModelConfig):
-        raise ValueError(f"cfg must be a ModelConfig, got {type(cfg).__name__}")
-    if cfg.n_encoder_layers:
-        raise ValueError(
-            f"cfg has n_encoder_layers={cfg.n_encoder_layers}; decode costs cover "
-            "decoder-only models, set n_encoder_layers=0"
-        )
+    counting.check_decoder_only(cfg, "decode costs")
     b = counting.param_breakdown(cfg)
     shared_read = b.attention + b.norms + cfg.n_layers * counting.router_params(cfg) + cfg.vocab_size * cfg.d_model
     touched = (

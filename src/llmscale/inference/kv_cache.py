@@ -16,20 +16,9 @@ from .._validate import optional_positive_int, positive_int, positive_number
 from ..config import ModelConfig
 
 
-def _check_decoder_config(cfg: ModelConfig) -> ModelConfig:
-    if not isinstance(cfg, ModelConfig):
-        raise ValueError(f'cfg must be a ModelConfig, got {type(cfg).__name__}; e.g. presets.get("llama-13b")')
-    if cfg.n_encoder_layers:
-        raise ValueError(
-            f"cfg has n_encoder_layers={cfg.n_encoder_layers}; the KV cache here covers "
-            "decoder-only models, set n_encoder_layers=0"
-        )
-    return cfg
-
-
 def kv_cache_bytes_per_token(cfg: ModelConfig, bytes_per_value: float = 2) -> float:
     """Bytes of keys and values one token adds to the cache, over all layers: L·2·h_kv·d_h·b."""
-    cfg = _check_decoder_config(cfg)
+    cfg = counting.check_decoder_only(cfg, "KV-cache sizes")
     b = positive_number("bytes_per_value", bytes_per_value, "2")
     return float(cfg.n_layers * 2 * cfg.kv_heads * cfg.head_dim_) * b
 
@@ -37,7 +26,7 @@ def kv_cache_bytes_per_token(cfg: ModelConfig, bytes_per_value: float = 2) -> fl
 def kv_cache_bytes(cfg: ModelConfig, context: int | None = None, batch: int = 1, bytes_per_value: float = 2) -> float:
     """Bytes of the KV cache of `batch` sequences of `context` tokens each (None: cfg.seq_len, one
     full context): L·2·h_kv·d_h·S·B·b."""
-    cfg = _check_decoder_config(cfg)
+    cfg = counting.check_decoder_only(cfg, "KV-cache sizes")
     context = optional_positive_int("context", context, "2048", none_means="cfg.seq_len")
     context = cfg.seq_len if context is None else context
     batch = positive_int("batch", batch, "1")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from .. import presets
 from .._validate import number_array, scalar_or_array
 from ..units import PF_DAY
 
@@ -342,3 +343,12 @@ def fitted_exponent(x, y) -> float:
     if lx.shape != ly.shape or lx.size < 2:
         raise ValueError("x and y must be paired, with at least two points")
     return float(np.polyfit(lx, ly, 1)[0])
+
+
+def preset_loss(law: ParametricLaw, name: str) -> float:
+    """The loss `law` predicts (nats/token) for a published model from its parameter count and
+    training tokens (`presets`): scale alone, not data or architecture."""
+    preset = presets.preset(name)
+    if preset.train_tokens is None:
+        raise ValueError(f"preset {name!r} reports no training tokens; choose a preset that does, e.g. 'llama-13b'")
+    return float(law.loss(preset.n_params, preset.train_tokens))

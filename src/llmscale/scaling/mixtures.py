@@ -175,33 +175,36 @@ class Mixture:
 def published_mixture(model: str) -> Mixture:
     """A published mixture from `llmscale.published`: "llama" (Table 1) or "gpt3" (Table 2.2)."""
     fig = lambda key: published.get(key).value  # noqa: E731
+    if model not in ("llama", "gpt3"):
+        raise ValueError(f"unknown mixture model={model!r}; choose 'llama' or 'gpt3'")
+    paper = llama_paper if model == "llama" else gpt3_paper
+    keys = paper.MIXTURE_SOURCES
+
+    def column(field: str) -> tuple[float, ...]:
+        return tuple(fig(f"{model}.{k}_{field}") for k in keys)
+
+    common = dict(
+        sources=keys,
+        labels=tuple(paper.MIXTURE_LABELS[k] for k in keys),
+        weights=column("weight"),
+        epochs=column("epochs"),
+        public=tuple(bool(p) for p in column("public")),
+    )
     if model == "llama":
-        keys = llama_paper.MIXTURE_SOURCES
         return Mixture(
             "LLaMA",
             float(presets.preset("llama-65b").train_tokens),
-            keys,
-            tuple(llama_paper.MIXTURE_LABELS[k] for k in keys),
-            tuple(fig(f"llama.{k}_weight") for k in keys),
-            tuple(fig(f"llama.{k}_epochs") for k in keys),
-            disk_bytes=tuple(fig(f"llama.{k}_disk_bytes") for k in keys),
-            public=tuple(bool(fig(f"llama.{k}_public")) for k in keys),
+            disk_bytes=column("disk_bytes"),
             source="Touvron et al. 2023, Table 1 (1.4T tokens: LLaMA-33B and -65B)",
+            **common,
         )
-    if model == "gpt3":
-        keys = gpt3_paper.MIXTURE_SOURCES
-        return Mixture(
-            "GPT-3",
-            fig("gpt3.train_tokens"),
-            keys,
-            tuple(gpt3_paper.MIXTURE_LABELS[k] for k in keys),
-            tuple(fig(f"gpt3.{k}_weight") for k in keys),
-            tuple(fig(f"gpt3.{k}_epochs") for k in keys),
-            dataset_tokens=tuple(fig(f"gpt3.{k}_tokens") for k in keys),
-            public=tuple(bool(fig(f"gpt3.{k}_public")) for k in keys),
-            source="Brown et al. 2020, Table 2.2 (300B tokens)",
-        )
-    raise ValueError(f"unknown mixture model={model!r}; choose 'llama' or 'gpt3'")
+    return Mixture(
+        "GPT-3",
+        fig("gpt3.train_tokens"),
+        dataset_tokens=column("tokens"),
+        source="Brown et al. 2020, Table 2.2 (300B tokens)",
+        **common,
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -11,35 +11,9 @@ from ...scaling import laws, lifetime
 LAW = laws.BESIROGLU
 HOLDS = "1 = holds"
 FP16_BYTES = 2
+
+
 # Which page shows which claims.
-LAWS_PAGE = (
-    "laws-hoffmann-10b-200b",
-    "laws-smaller-model-fixed-compute",
-    "laws-7b-improves-after-1t",
-    "laws-llama13b-beats-gpt3",
-    "laws-llama65b-vs-chinchilla-palm",
-    "laws-gpt4-tokens-per-active-param",
-)
-BUDGETS_PAGE = (
-    "laws-smaller-cheaper-lifetime",
-    "laws-llama-overtrained",
-    "laws-llama13b-tenth-of-gpt3",
-    "laws-llama13b-one-v100",
-)
-
-
-def _n(name: str) -> float:
-    return float(counting.param_count(presets.get(name)))
-
-
-def _d(name: str) -> float:
-    return float(presets.preset(name).train_tokens)
-
-
-def _loss(name: str) -> float:
-    return float(LAW.loss(_n(name), _d(name)))
-
-
 @claims.register(
     "laws-llama13b-tenth-of-gpt3",
     claims.LLAMA_RELEASE,
@@ -49,7 +23,7 @@ def _loss(name: str) -> float:
     rel_tol=0.3,
 )
 def _():
-    n13, n3 = _n("llama-13b"), _n("gpt3-175b")
+    n13, n3 = presets.preset("llama-13b").n_params, presets.preset("gpt3-175b").n_params
     ratio = n3 / n13
     return ratio, (
         f"GPT-3 has {n3 / 1e9:.1f}B parameters, LLaMA-13B {n13 / 1e9:.1f}B: {ratio:.1f}× "
@@ -75,7 +49,8 @@ def _():
     seq = presets.get("llama-13b").seq_len
     need = m13.total_bytes
     return m13.devices_needed(v100.hbm_bytes), (
-        f"In fp16 its {_n('llama-13b') / 1e9:.1f}B weights take {m13.weights_bytes / 1e9:.1f} GB and "
+        f"In fp16 its {presets.preset('llama-13b').n_params / 1e9:.1f}B weights take "
+        f"{m13.weights_bytes / 1e9:.1f} GB and "
         f"the KV cache of one full {seq}-token context {m13.kv_cache_bytes / 1e9:.2f} GB: "
         f"{need / 1e9:.1f} GB fit one {v100.hbm_bytes / 1e9:.0f} GB V100 with "
         f"{(v100.hbm_bytes - need) / 1e9:.1f} GB to spare. The {small / 1e9:.0f} GB V100 would "
@@ -94,7 +69,9 @@ def _():
     rel_tol=0.0,
 )
 def _():
-    t = lifetime.compare_to_compute_optimal(LAW, _n("llama-7b"), _d("llama-7b"))
+    t = lifetime.compare_to_compute_optimal(
+        LAW, presets.preset("llama-7b").n_params, presets.preset("llama-7b").train_tokens
+    )
     holds = t.extra_training_flops > 0 and 0 < t.break_even_tokens < math.inf
     return float(holds), (
         f"LLaMA-7B's {t.tokens / 1e12:.0f}T tokens bring it to {t.target_loss:.3f} "
@@ -119,7 +96,8 @@ def _():
 def _():
     parts, holds = [], True
     for name in ["llama-7b", "llama-13b", "llama-33b", "llama-65b"]:
-        n, d = _n(name), _d(name)
+        preset = presets.preset(name)
+        n, d = float(preset.n_params), float(preset.train_tokens)
         optimum = float(LAW.tokens_per_param(counting.approx_training_flops(n, d)))
         holds &= d / n > optimum
         parts.append(f"{presets.preset(name).title} {d / n:.0f} (optimum {optimum:.0f})")

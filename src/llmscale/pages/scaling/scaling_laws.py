@@ -9,18 +9,6 @@ LAW = laws.BESIROGLU
 HOLDS = "1 = holds"
 
 
-def _n(name: str) -> float:
-    return float(counting.param_count(presets.get(name)))
-
-
-def _d(name: str) -> float:
-    return float(presets.preset(name).train_tokens)
-
-
-def _loss(name: str) -> float:
-    return float(LAW.loss(_n(name), _d(name)))
-
-
 @claims.register(
     "laws-llama13b-beats-gpt3",
     claims.LLAMA_RELEASE,
@@ -30,14 +18,14 @@ def _loss(name: str) -> float:
     rel_tol=None,
 )
 def _():
-    l13, l3 = _loss("llama-13b"), _loss("gpt3-175b")
-    c13 = counting.approx_training_flops(_n("llama-13b"), _d("llama-13b"))
-    c3 = counting.approx_training_flops(_n("gpt3-175b"), _d("gpt3-175b"))
+    l13, l3 = laws.preset_loss(LAW, "llama-13b"), laws.preset_loss(LAW, "gpt3-175b")
+    c13 = counting.approx_training_flops(presets.preset("llama-13b").n_params, presets.preset("llama-13b").train_tokens)
+    c3 = counting.approx_training_flops(presets.preset("gpt3-175b").n_params, presets.preset("gpt3-175b").train_tokens)
     ahead = "GPT-3" if l3 < l13 else "LLaMA-13B"
     return l13 - l3, (
         f"Benchmarks are not computable here. On one data set the refit law predicts "
-        f"{l13:.3f} nats/token for LLaMA-13B ({_d('llama-13b') / 1e12:.1f}T tokens) and "
-        f"{l3:.3f} for GPT-3 ({_d('gpt3-175b') / 1e9:.0f}B tokens): from N and D alone "
+        f"{l13:.3f} nats/token for LLaMA-13B ({presets.preset('llama-13b').train_tokens / 1e12:.1f}T tokens) and "
+        f"{l3:.3f} for GPT-3 ({presets.preset('gpt3-175b').train_tokens / 1e9:.0f}B tokens): from N and D alone "
         f"{ahead} is ahead by {abs(l13 - l3):.3f}, with LLaMA-13B trained on "
         f"{c13 / c3:.0%} of GPT-3's compute (6·N·D). LLaMA-13B's wins must come from "
         f"its data and architecture, which the law does not see."
@@ -53,14 +41,18 @@ def _():
     rel_tol=None,
 )
 def _():
-    l65, lc, lp = _loss("llama-65b"), _loss("chinchilla-70b"), _loss("palm-540b")
-    c65 = counting.approx_training_flops(_n("llama-65b"), _d("llama-65b"))
-    cp = counting.approx_training_flops(_n("palm-540b"), _d("palm-540b"))
+    l65, lc, lp = (
+        laws.preset_loss(LAW, "llama-65b"),
+        laws.preset_loss(LAW, "chinchilla-70b"),
+        laws.preset_loss(LAW, "palm-540b"),
+    )
+    c65 = counting.approx_training_flops(presets.preset("llama-65b").n_params, presets.preset("llama-65b").train_tokens)
+    cp = counting.approx_training_flops(presets.preset("palm-540b").n_params, presets.preset("palm-540b").train_tokens)
     return l65 - lc, (
         f"Benchmarks are not computable here. From N and D the refit law predicts "
         f"{l65:.3f} nats/token for LLaMA-65B, {lc:.3f} for Chinchilla-70B (both "
-        f"{_d('llama-65b') / 1e12:.1f}T tokens) and {lp:.3f} for PaLM-540B "
-        f"({_d('palm-540b') / 1e9:.0f}B tokens, {cp / c65:.1f}× LLaMA-65B's compute): "
+        f"{presets.preset('llama-65b').train_tokens / 1e12:.1f}T tokens) and {lp:.3f} for PaLM-540B "
+        f"({presets.preset('palm-540b').train_tokens / 1e9:.0f}B tokens, {cp / c65:.1f}× LLaMA-65B's compute): "
         f"within {max(abs(l65 - lc), abs(l65 - lp)):.3f} nats of both, so 'competitive' "
         f"is what scale predicts."
     )
@@ -96,7 +88,7 @@ def _():
     rel_tol=None,
 )
 def _():
-    n = _n("llama-7b")
+    n = presets.preset("llama-7b").n_params
     l1, l2 = float(LAW.loss(n, 1e12)), float(LAW.loss(n, 2e12))
     floor = LAW.E + LAW.A / n**LAW.alpha
     return l1 - l2, (
@@ -120,13 +112,17 @@ def _():
     c = published.get("hoffmann.gopher_budget_flops").value
     n_opt, d_opt = (float(x) for x in LAW.compute_optimal(c))
     l_opt = float(LAW.loss(n_opt, d_opt))
-    n_g, d_g, l_g = _n("gopher-280b"), _d("gopher-280b"), _loss("gopher-280b")
+    n_g, d_g, l_g = (
+        presets.preset("gopher-280b").n_params,
+        presets.preset("gopher-280b").train_tokens,
+        laws.preset_loss(LAW, "gopher-280b"),
+    )
     holds = n_opt < n_g and l_opt < l_g
     return float(holds), (
         f"At Gopher's budget ({c:.3g} FLOPs) the refit's optimum is "
         f"{n_opt / 1e9:.0f}B parameters on {d_opt / 1e12:.2f}T tokens, predicted "
         f"loss {l_opt:.3f}, against {l_g:.3f} for Gopher ({n_g / 1e9:.0f}B on "
-        f"{d_g / 1e9:.0f}B tokens) and {_loss('chinchilla-70b'):.3f} for Chinchilla."
+        f"{d_g / 1e9:.0f}B tokens) and {laws.preset_loss(LAW, 'chinchilla-70b'):.3f} for Chinchilla."
     )
 
 
@@ -140,7 +136,7 @@ def _():
 )
 def _():
     cfg = presets.get("gpt4-reported")
-    active, d = float(counting.active_param_count(cfg)), _d("gpt4-reported")
+    active, d = float(counting.active_param_count(cfg)), presets.preset("gpt4-reported").train_tokens
     c = counting.approx_training_flops(active, d)
     n_opt, d_opt = (float(x) for x in LAW.compute_optimal(c))
     return d / active, (
