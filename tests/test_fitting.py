@@ -290,3 +290,16 @@ def test_leave_one_budget_out_refits_without_each_budget_in_turn():
         assert fit.n_runs == np.sum(c != budget)
         # exact runs from one law: any four budgets recover its floor
         assert fit.law.E == pytest.approx(TRUE.E, rel=0.01)
+
+
+def test_leave_one_budget_out_refits_reach_the_best_basin_on_the_stored_sweep():
+    # From 20 grid starts alone, leaving out 6.4e12 FLOPs stopped in a worse basin (E = 0.98);
+    # starting also from the full fit must reach what a 200-start search reaches.
+    from llmscale import experiments
+
+    runs = isoflop_sweep.run_columns(experiments.load("isoflop-sweep"))
+    fits = fitting.leave_one_budget_out(runs["budget"], runs["n_params"], runs["tokens"], runs["val_loss"])
+    keep = runs["budget"] != 6.4e12
+    thorough = fitting.fit_law(runs["n_params"][keep], runs["tokens"][keep], runs["val_loss"][keep], n_starts=200)
+    assert fits[6.4e12].objective <= thorough.objective * (1 + 1e-9)
+    assert fits[6.4e12].law.E == pytest.approx(thorough.law.E, abs=1e-3)
