@@ -4,6 +4,8 @@
 #   make test   the style gate (ruff), unit tests, strict nbval over every notebook
 #               (network-guarded), the book build with zero warnings, the browser check
 #   make lint   the style gate alone: ruff check and ruff format --check
+#   make student the student edition: notebooks without solutions, and its HTML,
+#               in _build/student (python -m llmscale grade scores filled-in ones)
 #   make lab    JupyterLab on the notebooks
 #   make venv   (re)install .venv when pyproject.toml changed
 #   make clean  remove build output and caches (keeps .venv)
@@ -18,7 +20,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 BOOK_CMD := $(VENV)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml -W -n --keep-going
 
-.PHONY: venv book test lint lab clean
+.PHONY: venv book test lint lab student clean
 
 venv: $(STAMP)
 
@@ -35,7 +37,7 @@ book: venv
 
 # pytest's own options (testpaths: tests and notebooks) are in pyproject.toml.
 # --nbval re-executes every notebook and compares it with its stored outputs;
-# tests/conftest.py puts the network guard (tests/nonetwork) into every kernel.
+# tests/conftest.py puts the network guard (src/llmscale/_nonetwork) into every kernel.
 test: venv lint
 	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
@@ -43,6 +45,17 @@ test: venv lint
 lint: venv
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
+
+# The student edition: every gated solution replaced by an answer cell, the same book around it.
+STUDENT := _build/student
+student: venv
+	rm -rf $(STUDENT)
+	mkdir -p $(STUDENT)/edition
+	cp -r book $(STUDENT)/edition/book
+	$(PY) -m llmscale student --notebooks notebooks --out $(STUDENT)/edition/notebooks
+	cd $(STUDENT)/edition && $(abspath $(VENV))/bin/jupyter-book build . --config book/_config.yml \
+		--toc book/_toc.yml -W -n --keep-going
+	@echo "student notebooks: $(STUDENT)/edition/notebooks; HTML: $(STUDENT)/edition/_build/html/index.html"
 
 # JupyterLab on the notebooks (installs the "lab" extra on first use).
 lab: venv

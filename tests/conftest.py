@@ -1,7 +1,7 @@
 """Shared test set-up: the network guard for every child process, and the built book.
 
 Network guard
-    At start-up this conftest puts ``tests/nonetwork`` (which holds a
+    At start-up this conftest puts ``src/llmscale/_nonetwork`` (which holds a
     ``sitecustomize.py`` guard) at the front of ``PYTHONPATH`` and points
     ``LLMSCALE_NETGUARD_LOG`` at a fresh log file. Every process the session
     starts afterwards inherits both: nbval's kernels (``--nbval-current-env``
@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GUARD_DIR = ROOT / "tests" / "nonetwork"
+GUARD_DIR = ROOT / "src" / "llmscale" / "_nonetwork"  # also used by the grader (llmscale.teaching)
 GUARD_LOG_ENV = "LLMSCALE_NETGUARD_LOG"
 
 
@@ -61,7 +61,7 @@ def pytest_sessionfinish(session, exitstatus):
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         msg = (
             "network access was attempted during the test session "
-            f"(blocked by tests/nonetwork, log {path}):\n\n" + "\n\n".join(blocks)
+            f"(blocked by the network guard, log {path}):\n\n" + "\n\n".join(blocks)
         )
         if reporter is not None:
             reporter.write_sep("=", "NETWORK ACCESS ATTEMPTED", red=True)

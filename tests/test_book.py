@@ -96,3 +96,25 @@ def test_book_builds_without_warnings(built_book):
         text = (html / f"{f}.html").read_text(encoding="utf-8")
         if "math notranslate" in text:
             assert "_static/mathjax/" in text, f"{f}.html has math but no local MathJax"
+
+
+@pytest.mark.book
+def test_every_answer_cell_sits_inside_its_collapsed_solution(built_book):
+    # The line an answer cell prints ("✓ id: correct (value unit).") must appear only inside the
+    # exercise's solution, a dropdown the reader opens: never in plain view on the page.
+    from bs4 import BeautifulSoup
+
+    from llmscale import exercises, pages
+
+    assert built_book.returncode == 0
+    for page in pages.names():
+        html = (built_book.html / "notebooks" / f"{page}.html").read_text(encoding="utf-8")
+        soup = BeautifulSoup(html, "html.parser")
+        for exercise_id in exercises.ids(page=page):
+            hits = soup.find_all(string=lambda t, e=exercise_id: t and f"{e}: correct" in t)
+            assert hits, f"{page}: the answer cell of {exercise_id} printed nothing"
+            for hit in hits:
+                solution = hit.find_parent(class_="solution")
+                assert solution is not None and "dropdown" in solution.get("class", []), (
+                    f"{page}: the answer of {exercise_id} is visible outside its collapsed solution"
+                )

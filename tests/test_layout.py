@@ -46,7 +46,7 @@ ARITHMETIC = {
 }
 CORE = {"measure", "model", "data", "train"}
 CHAPTERS = ["scaling", "parallelism", "inference", "compression"]  # in the book's order
-BOOK = {"experiments", "pages", "claims", "exercises", "display", "plot", "benchmarks"}
+BOOK = {"experiments", "pages", "claims", "exercises", "display", "plot", "benchmarks", "teaching", "_nonetwork"}
 TOP = {"__main__", ""}  # "" is the package's own __init__
 
 

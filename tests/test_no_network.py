@@ -1,6 +1,6 @@
 """Notebooks run offline: their execution opens no network connection.
 
-How it is enforced (see tests/conftest.py and tests/nonetwork/sitecustomize.py):
+How it is enforced (see tests/conftest.py and src/llmscale/_nonetwork/sitecustomize.py):
 the test session puts a ``sitecustomize`` guard on ``PYTHONPATH`` for every
 process it starts, so each kernel nbval starts to re-execute a notebook refuses
 non-loopback connections and DNS look-ups and logs the attempt; a non-empty log
@@ -66,7 +66,7 @@ def _guarded_env(log: Path) -> dict[str, str]:
 
 def _check(results: dict, log: Path) -> None:
     for name in BLOCKED:
-        assert "network access blocked by tests/nonetwork guard" in results[name], (
+        assert "network access blocked by the llmscale network guard" in results[name], (
             f"{name} was not blocked: {results[name]}"
         )
     for name in ALLOWED:

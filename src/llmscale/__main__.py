@@ -1,4 +1,5 @@
-"""Command line: `python -m llmscale run NAME [--size S] [--device D]`, `list`, `claims`, `presets`."""
+"""Command line: `python -m llmscale run NAME [--size S] [--device D]`, `list`, `claims`, `presets`,
+`student [--out DIR]` (the student edition) and `grade NOTEBOOK... [--timeout S] [--csv FILE]`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("list", help="list the experiments")
     sub.add_parser("claims", help="print the claims ledger")
     sub.add_parser("presets", help="print the published models and their parameter counts")
+    student_p = sub.add_parser("student", help="write the student edition of the notebooks (no solutions)")
+    student_p.add_argument("--notebooks", default="notebooks", help="the book's notebooks folder")
+    student_p.add_argument("--out", default="_build/student/notebooks", help="where to write the edition")
+    grade_p = sub.add_parser("grade", help="execute filled-in student notebooks and score their exercises")
+    grade_p.add_argument("notebooks", nargs="+", help="filled-in notebooks, e.g. submissions/*/data.ipynb")
+    grade_p.add_argument("--timeout", type=float, default=300, help="seconds allowed per notebook")
+    grade_p.add_argument("--csv", default="grades.csv", help="where to write one row per student and exercise")
     args = parser.parse_args(argv)
 
     if args.cmd == "run":
@@ -45,6 +53,16 @@ def main(argv: list[str] | None = None) -> int:
 
         print(claims.table())
         print(claims.counts())
+    elif args.cmd == "student":
+        from . import teaching
+
+        for path in teaching.write_student_edition(args.notebooks, args.out):
+            print(f"wrote {path}")
+    elif args.cmd == "grade":
+        from . import teaching
+
+        teaching.grade(args.notebooks, timeout_s=args.timeout, csv_path=args.csv)
+        print(f"wrote {args.csv}")
     elif args.cmd == "presets":
         from . import counting, presets
 

@@ -9,6 +9,9 @@ page's file stem with dashes and a number (`parameter-growth-1` lives in
 
 from __future__ import annotations
 
+import json
+import math
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -85,15 +88,36 @@ def _get(exercise_id: str) -> Exercise:
         raise ValueError(f"unknown exercise {exercise_id!r}; valid ids are {ids()}") from None
 
 
+def describe(exercise_id: str) -> Exercise:
+    """An exercise's record (unit, tolerance, hint, page) without computing its answer."""
+    return _get(exercise_id)
+
+
+# When set (by `llmscale.teaching`'s grader), every check appends a JSON line to this file.
+GRADE_LOG_ENV = "LLMSCALE_GRADE_LOG"
+
+
+def _log(record: dict) -> None:
+    path = os.environ.get(GRADE_LOG_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+
 def check(exercise_id: str, answer: float, quiet: bool = False) -> bool:
     """Print whether `answer` is right (within the exercise's tolerance); return True if so."""
     ex = _get(exercise_id)
     try:
         value = float(answer)
+        if not math.isfinite(value):
+            raise ValueError
     except (TypeError, ValueError):
-        raise ValueError(f"answer={answer!r} must be a number (in {ex.unit})") from None
+        message = f"answer={answer!r} must be a finite number (in {ex.unit})"
+        _log({"id": exercise_id, "ok": False, "error": message})
+        raise ValueError(message) from None
     truth = ex.answer()
     ok = abs(value - truth) <= ex.rel_tol * abs(truth)
+    _log({"id": exercise_id, "ok": bool(ok), "answer": value, "hint": "" if ok else ex.hint})
     if not quiet:
         if ok:
             print(f"✓ {exercise_id}: correct ({value:.4g} {ex.unit}).")

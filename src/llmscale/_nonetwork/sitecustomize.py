@@ -1,6 +1,6 @@
 """Network guard for every Python process started with this folder on PYTHONPATH.
 
-Python imports ``sitecustomize`` at start-up, so putting ``tests/nonetwork`` on
+Python imports ``sitecustomize`` at start-up, so putting ``llmscale/_nonetwork`` on
 ``PYTHONPATH`` installs this guard in a process before any user code runs.
 ``tests/conftest.py`` does that for the whole test session, so every kernel
 that nbval starts (and every subprocess a test starts) runs guarded.
@@ -65,7 +65,7 @@ def _record(what: str, target) -> None:
 
 def _refuse(what: str, target):
     _record(what, target)
-    raise NetworkAccessBlocked(f"network access blocked by tests/nonetwork guard: {what} {target!r}")
+    raise NetworkAccessBlocked(f"network access blocked by the llmscale network guard: {what} {target!r}")
 
 
 _orig_connect = socket.socket.connect
