@@ -118,3 +118,23 @@ def test_every_answer_cell_sits_inside_its_collapsed_solution(built_book):
                 assert solution is not None and "dropdown" in solution.get("class", []), (
                     f"{page}: the answer of {exercise_id} is visible outside its collapsed solution"
                 )
+
+
+def test_the_repository_address_is_set_once_and_every_copy_agrees():
+    import json
+
+    config = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())
+    url = config["repository"]["url"].rstrip("/")
+    assert f'Repository = "{url}"' in (ROOT / "pyproject.toml").read_text()
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        first = "".join(json.loads(path.read_text())["cells"][0]["source"])
+        assert f'%pip install -q --no-deps "llmscale @ git+{url}"' in first, path.name  # Colab keeps its torch
+
+
+def test_the_publishing_workflow_builds_with_the_books_own_command():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "book.yml").read_text())
+    steps = [s.get("run", "") for s in workflow["jobs"]["build"]["steps"]]
+    assert any(s.strip() == "make book" for s in steps)
+    uploads = [s for s in workflow["jobs"]["build"]["steps"] if "upload-pages-artifact" in s.get("uses", "")]
+    assert uploads and uploads[0]["with"]["path"] == "_build/html"
+    assert workflow[True]["push"]["branches"] == ["main"]  # YAML reads the key `on` as True
