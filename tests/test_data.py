@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
-from collections import Counter
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from llmscale.benchmarks.data_speed import naive_bpe_merges
 from llmscale.data import (
     Batcher,
     BPETokenizer,
@@ -218,13 +217,12 @@ def test_markov_sample_handles_fewer_tokens_than_order() -> None:
     assert lang.sample(3, seed=0).shape == (3,)
 
 
-def test_markov_sampling_two_million_tokens_takes_seconds() -> None:
+def test_markov_samples_two_million_tokens_of_its_vocabulary() -> None:
+    # Its speed against a per-token peer is measured by python -m llmscale.benchmarks.data_speed.
     lang = MarkovLanguage.make(vocab_size=64, order=2, concentration=0.05, seed=0)
-    start = time.perf_counter()
     tokens = lang.sample(2_000_000, seed=0)
-    elapsed = time.perf_counter() - start
-    assert len(tokens) == 2_000_000
-    assert elapsed < 10.0, f"sampling 2M tokens took {elapsed:.1f} s"
+    assert len(tokens) == 2_000_000 and tokens.dtype == np.int64
+    assert tokens.min() >= 0 and tokens.max() < 64
 
 
 @pytest.mark.parametrize(
@@ -288,25 +286,11 @@ def test_bpe_round_trips_and_compresses_the_english_text() -> None:
     assert len(text.encode("utf-8")) / len(ids) > 2.0  # 256 merges at least double the bytes/token
 
 
-def _naive_bpe_merges(text: str, n_merges: int) -> list[tuple[int, int]]:
-    """Reference BPE: recount every pair over every chunk before each merge."""
-    words = [list(chunk.encode("utf-8")) for chunk in bpe._SPLIT_RE.findall(text)]
-    merges = []
-    for k in range(n_merges):
-        counts = Counter(p for w in words for p in zip(w, w[1:]))
-        if not counts:
-            break
-        best = min(counts, key=lambda p: (-counts[p], p))
-        merges.append(best)
-        words = [bpe._merge_ids(w, best, 256 + k) for w in words]
-    return merges
-
-
 def test_bpe_training_matches_a_naive_reference_implementation() -> None:
     # The fast trainer (unique chunks, incremental pair counts, lazy heap)
     # must pick exactly the merges a from-scratch recount would, ties included.
     text = english_text()[:20_000] + " aaaa aaa a_a 2024 2024 éé ——"
-    assert BPETokenizer.train(text, 256 + 80).merges == _naive_bpe_merges(text, 80)
+    assert BPETokenizer.train(text, 256 + 80).merges == naive_bpe_merges(text, 80)
 
 
 def test_bpe_training_is_deterministic() -> None:
@@ -314,12 +298,10 @@ def test_bpe_training_is_deterministic() -> None:
     assert BPETokenizer.train(text, 400).merges == BPETokenizer.train(text, 400).merges
 
 
-def test_bpe_trains_1000_merges_on_the_english_text_quickly() -> None:
-    start = time.perf_counter()
+def test_bpe_trains_1000_merges_on_the_english_text() -> None:
+    # Its speed against a recount after every merge: python -m llmscale.benchmarks.data_speed.
     tok = BPETokenizer.train(english_text(), 256 + 1000)
-    elapsed = time.perf_counter() - start
-    assert tok.vocab_size == 1256
-    assert elapsed < 20.0, f"training took {elapsed:.1f} s"
+    assert tok.vocab_size == 1256 and len(set(tok.merges)) == 1000
 
 
 def test_bpe_stops_early_when_every_chunk_is_one_token() -> None:
@@ -463,15 +445,14 @@ def test_load_corpus_markov_sample_does_not_reuse_the_language_stream() -> None:
 
 def test_load_corpus_english_trains_once_then_reads_the_cache(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("LLMSCALE_CACHE", str(tmp_path))
-    start = time.perf_counter()
     first = load_corpus("english", vocab_size=300)
-    cold = time.perf_counter() - start
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".json", ".npy"]
 
-    start = time.perf_counter()
+    def no_training(*args, **kwargs):
+        raise AssertionError("the second load trained the tokenizer again instead of reading the cache")
+
+    monkeypatch.setattr(BPETokenizer, "train", no_training)
     second = load_corpus("english", vocab_size=300)
-    warm = time.perf_counter() - start
-    assert warm < cold
     assert second.tokenizer.merges == first.tokenizer.merges
     np.testing.assert_array_equal(second.train, first.train)
     np.testing.assert_array_equal(second.val, first.val)
