@@ -92,16 +92,11 @@ def _hf_model(name):
         )
         cls = transformers.GPT2LMHeadModel
     elif name.startswith("llama"):
-        hf = transformers.LlamaConfig(
-            hidden_size=cfg.d_model,
-            intermediate_size=cfg.ff_dim,
-            num_hidden_layers=cfg.n_layers,
-            num_attention_heads=cfg.n_heads,
-            vocab_size=cfg.vocab_size,
-            max_position_embeddings=cfg.seq_len,
-            tie_word_embeddings=False,
-        )
-        cls = transformers.LlamaForCausalLM
+        # The benchmark's mapping of a ModelConfig onto LlamaConfig (one place for it).
+        from llmscale.benchmarks.decoder_vs_transformers import hf_llama
+
+        with torch.device("meta"):
+            return hf_llama(cfg)
     else:
         hf = transformers.MixtralConfig(
             hidden_size=cfg.d_model,
