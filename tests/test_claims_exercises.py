@@ -60,7 +60,9 @@ def test_check_accepts_the_expected_answer_and_rejects_a_wrong_one(exercise_id, 
     truth = exercises.expected(exercise_id)
     assert exercises.check(exercise_id, truth)
     assert "✓" in capsys.readouterr().out
-    assert not exercises.check(exercise_id, truth * 1.2)
+    ex = exercises.describe(exercise_id)
+    wrong = next(k for k in ex.options if k != truth) if ex.is_choice else truth * 1.2
+    assert not exercises.check(exercise_id, wrong)
     assert "Hint" in capsys.readouterr().out
 
 

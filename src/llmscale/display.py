@@ -41,9 +41,10 @@ def show_markdown(text: str) -> None:
 
 
 def show_claims(page: str, seed: str | None = None) -> dict:
-    """Show the claims a page examines as a ledger table; return them by id (for the page's asserts)."""
+    """Show the claims a page examines as a ledger table (those out of scope collapsed below it);
+    return them by id (for the page's asserts)."""
     from . import claims
 
     records = claims.evaluate(page=page, seed=seed)
-    show_markdown(claims.table(records))
+    show_markdown(claims.page_markdown(records))
     return {r.id: r for r in records}

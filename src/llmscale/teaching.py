@@ -47,8 +47,12 @@ GUARD_DIR = Path(__file__).resolve().parent / "_nonetwork"
 def student_cell(exercise_id: str) -> nbformat.NotebookNode:
     """The code cell a student fills in for one exercise."""
     ex = exercises.describe(exercise_id)
+    if ex.is_choice:
+        what = "the label of your choice, " + ", ".join(f'"{k}"' for k in ex.options)
+    else:
+        what = f"your answer, in {ex.unit}"
     source = (
-        f"# Exercise {exercise_id}: replace ... by your answer, in {ex.unit}, then run the cell.\n"
+        f"# Exercise {exercise_id}: replace ... by {what}, then run the cell.\n"
         "answer = ...\n"
         f'exercises.check("{exercise_id}", answer)'
     )

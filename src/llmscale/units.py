@@ -4,6 +4,7 @@ from __future__ import annotations
 
 SECONDS_PER_DAY = 86_400.0
 PF_DAY = 1e15 * SECONDS_PER_DAY  # FLOPs in one petaFLOP/s-day
+GiB = 2**30  # bytes in a gibibyte: the unit of the "GB" vendors print for HBM capacity
 
 
 def pf_days(flops: float) -> float:

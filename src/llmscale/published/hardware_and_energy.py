@@ -7,15 +7,16 @@ computes with are in `llmscale.hardware`; these are the facts about hardware it 
 
 from __future__ import annotations
 
+from ..units import GiB
 from . import Figure
 
 FIGURES: dict[str, Figure] = {
     # GPUs.
     "v100.hbm_bytes_16gb": Figure(
-        16e9,
+        16 * GiB,
         "byte",
-        "NVIDIA Tesla V100 datasheet: the V100 was sold with 16 GB or 32 GB of HBM2 "
-        "(the 32 GB part is hardware.V100_SXM2)",
+        "NVIDIA Tesla V100 datasheet: the V100 was sold with 16 GB or 32 GB of HBM2, binary "
+        "gigabytes as in llmscale.hardware (16 GiB; the 32 GB part is hardware.V100_SXM2)",
     ),
     # Systems.
     "dgx-a100.infiniband_bw_per_gpu": Figure(

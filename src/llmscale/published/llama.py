@@ -1,4 +1,5 @@
-"""LLaMA: what Touvron et al. 2023 report (LLaMA: Open and Efficient Foundation Language Models).
+"""LLaMA and Llama 3: what Touvron et al. 2023 (LLaMA: Open and Efficient Foundation Language
+Models) and Meta's Llama 3 paper and model cards (2024) report.
 
 The training mixture, row by row (Table 1: sampling proportion, epochs on 1.4T tokens, disk
 size; Section 2.1: every source is public), the GPU-hours and energy of each size (Table 15,
@@ -10,6 +11,11 @@ Keys: `llama-<size>.<field>` for one model, `llama.<field>` for the family and
 1 (public) or 0 (not released). `MIXTURE_SOURCES` and `MIXTURE_LABELS` give the rows' keys and
 printed names, for `scaling.mixtures.published_mixture`. The 1.4T training tokens and the
 configurations are the presets `llama-*`.
+
+Llama 3 (keys `llama3-<size>.<field>`): `LLAMA3_TABLE3` holds the architecture of each size as
+the Llama 3 paper's Table 3 prints it, with the vocabulary and norm epsilon of the released
+checkpoints; the presets `llama3-*` are built from it. The figures are the training tokens and
+compute, and the parameters of the released checkpoints.
 """
 
 from __future__ import annotations
@@ -81,3 +87,61 @@ for _key, _label, _weight, _epochs, _disk in _LLAMA_ROWS:
     FIGURES[f"llama.{_key}_public"] = Figure(1, "1 = public", _LLAMA_S21)
 
 del _key, _label, _weight, _epochs, _disk
+
+# --- Llama 3 -------------------------------------------------------------------------------
+
+LLAMA3_PAPER = "Llama Team, AI @ Meta 2024, The Llama 3 Herd of Models (arXiv:2407.21783)"
+LLAMA3_TABLE3_SOURCE = (
+    LLAMA3_PAPER + ", Table 3 (layers, model dimension, FFN dimension, attention heads, key/value "
+    "heads; SwiGLU; RoPE θ = 500,000); vocabulary 128,256 and RMSNorm ε = 1e-5 from the released "
+    "config.json (meta-llama/Meta-Llama-3-8B and Llama-3.1-70B/405B), untied input and output embeddings"
+)
+# Table 3: size -> (layers, d_model, FFN dimension, attention heads, key/value heads).
+LLAMA3_TABLE3: dict[str, tuple[int, int, int, int, int]] = {
+    "8b": (32, 4096, 14336, 32, 8),
+    "70b": (80, 8192, 28672, 64, 8),
+    "405b": (126, 16384, 53248, 128, 8),
+}
+LLAMA3_VOCAB_SIZE = 128_256  # Table 3 rounds it to "128,000": 128,000 tokens + 256 reserved special ones
+LLAMA3_ROPE_THETA = 500_000.0
+LLAMA3_NORM_EPS = 1e-5
+LLAMA3_PRETRAIN_CONTEXT = 8192  # Section 1: pre-trained with an 8K context window (the 3.1 releases extend it to 128K)
+
+# The released checkpoints: what transformers' LlamaForCausalLM instantiates from each
+# config.json (tests/test_counting.py rebuilds each on the meta device).
+_LLAMA3_RELEASED = {"8b": 8_030_261_248, "70b": 70_553_706_496, "405b": 405_853_388_800}
+_LLAMA3_HF = {
+    "8b": "meta-llama/Meta-Llama-3-8B",
+    "70b": "meta-llama/Meta-Llama-3-70B",
+    "405b": "meta-llama/Llama-3.1-405B",
+}
+
+FIGURES.update(
+    {
+        "llama3-405b.train_tokens": Figure(
+            15.6e12,
+            "token",
+            LLAMA3_PAPER + ", Section 1: 'we pre-train a model with 405B parameters on 15.6T tokens "
+            "using a context window of 8K tokens'",
+        ),
+        "llama3.train_tokens": Figure(
+            15e12,
+            "token",
+            "Meta Llama 3 model card: 'pretrained on over 15 trillion tokens'; Llama 3.1 model card: "
+            "'~15 trillion tokens', Token count 15T+ for every size (the paper gives 15.6T for 405B only)",
+        ),
+        "llama3-405b.train_flops": Figure(
+            3.8e25,
+            "FLOP",
+            LLAMA3_PAPER + ", Section 1: the flagship model 'was pre-trained using 3.8 × 10^25 FLOPs'",
+        ),
+    }
+)
+for _size, _n in _LLAMA3_RELEASED.items():
+    FIGURES[f"llama3-{_size}.released_params"] = Figure(
+        _n,
+        "parameter",
+        f"{_LLAMA3_HF[_size]} as released: the parameters transformers' LlamaForCausalLM "
+        "instantiates from its config.json (tests/test_counting.py rebuilds it)",
+    )
+del _size, _n

@@ -19,7 +19,12 @@ def _b(x: float) -> str:
 
 
 @claims.register(
-    "moe-gpt4-experts", claims.GPT4_LEAK, "GPT-4 is a mixture of experts with 16 experts.", 16, "experts", rel_tol=0.0
+    "moe-gpt4-experts",
+    claims.GPT4_LEAK,
+    "GPT-4 is a mixture of experts with 16 experts.",
+    16,
+    "experts",
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -36,7 +41,7 @@ def _():
     "Two experts are routed to per forward pass.",
     2,
     "experts per token",
-    rel_tol=0.0,
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -52,7 +57,7 @@ def _():
     "Each expert holds about 111B parameters (its MLPs).",
     111e9,
     "parameters",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -71,7 +76,7 @@ def _():
     "About 55B parameters are shared, for attention.",
     55e9,
     "parameters",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -90,7 +95,7 @@ def _():
     "GPT-4 has about 1.8 trillion parameters in 120 layers.",
     1.8e12,
     "parameters",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -110,7 +115,7 @@ def _():
     "Each forward pass (one generated token) uses only about 280B parameters.",
     280e9,
     "parameters",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -129,7 +134,7 @@ def _():
     "Each forward pass (one generated token) takes about 560 TFLOP.",
     560e12,
     "FLOP per token",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -149,7 +154,7 @@ def _():
     "A purely dense model of 1.8T parameters would need about 3,700 TFLOP per forward pass.",
     3700e12,
     "FLOP per token",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -167,7 +172,7 @@ def _():
     "A dense 1.8T model would need 3,700/560 times the FLOPs of the mixture per token.",
     3700 / 560,
     "ratio",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -184,7 +189,7 @@ def _():
     "In inference each node of 8 GPUs holds about 130B parameters (120 layers on 15 nodes).",
     130e9,
     "parameters",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     cfg = _gpt4()
@@ -207,7 +212,7 @@ def _():
     "OpenAI chose 16 experts rather than more: more experts would lower the loss but generalise and converge worse.",
     None,
     "—",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     cfg = _gpt4()
@@ -241,7 +246,7 @@ def _():
     "GPT-4's routing algorithm is relatively simple.",
     None,
     "—",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     return None, (
@@ -257,7 +262,7 @@ def _():
     "GPT-4's inference costs about 3 times that of the 175B Davinci model.",
     3,
     "ratio",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     cfg, gpt3 = _gpt4(), presets.get("gpt3-175b")

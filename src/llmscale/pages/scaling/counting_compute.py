@@ -20,7 +20,7 @@ def _p(key: str) -> float:
     "Growing BERT-Base from BERT-Small with LiGO saves 44.7% of the FLOPs of training it from scratch.",
     0.447,
     "fraction of FLOPs saved",
-    rel_tol=0.01,
+    basis="derived",
 )
 def _():
     saved = _p("ligo.bert_base_flops_saving")
@@ -37,7 +37,7 @@ def _():
     "LiGO halves the compute cost of training large language models.",
     0.5,
     "fraction of FLOPs saved",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     headline = _p("ligo.headline_saving")

@@ -42,7 +42,7 @@ def _gpt4_unique(code_share: float) -> float:
     "LLaMA was trained only on publicly available data, unlike most large models.",
     1,
     HOLDS,
-    rel_tol=0.0,
+    basis="derived",
 )
 def _():
     m = _llama()
@@ -61,7 +61,7 @@ def _():
     "available or not documented, such as 'Books–2TB' or social-media conversations.",
     1,
     HOLDS,
-    rel_tol=0.0,
+    basis="derived",
 )
 def _():
     g = _gpt3()
@@ -81,7 +81,7 @@ def _():
     "LLaMA-65B and LLaMA-33B were trained on 1.4 trillion tokens.",
     1.4e12,
     "tokens",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     d65, d33 = (presets.preset(n).train_tokens for n in ("llama-65b", "llama-33b"))
@@ -98,7 +98,7 @@ def _():
     "LLaMA-7B was trained on 1 trillion tokens.",
     1e12,
     "tokens",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     p = presets.preset("llama-7b")
@@ -117,7 +117,7 @@ def _():
     "LLaMA's mixture: English CommonCrawl 67%, C4 15%, GitHub 4.5%, Gutenberg and Books3 4.5%, ArXiv 2.5%.",
     0.67 + 0.15 + 0.045 + 0.045 + 0.025,
     "fraction of training tokens",
-    rel_tol=0.001,
+    basis="derived",
 )
 def _():
     m = _llama()
@@ -137,7 +137,7 @@ def _():
     "LLaMA's whole training set holds about 1.4T tokens after tokenization.",
     1.4e12,
     "tokens",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     m = _llama()
@@ -156,7 +156,7 @@ def _():
     "LLaMA went over its Wikipedia data about two times (two epochs).",
     2,
     "epochs",
-    rel_tol=ABOUT_TWO,
+    basis="derived",
 )
 def _():
     m = _llama()
@@ -175,7 +175,7 @@ def _():
     "LLaMA went over its Books data about two times (two epochs).",
     2,
     "epochs",
-    rel_tol=ABOUT_TWO,
+    basis="derived",
 )
 def _():
     m = _llama()
@@ -192,7 +192,7 @@ def _():
     "Apart from Wikipedia and Books, LLaMA used each training token only once.",
     1,
     "epochs",
-    rel_tol=0.1,
+    basis="derived",
 )
 def _():
     m = _llama()
@@ -215,7 +215,7 @@ def _():
     "Gopher, Chinchilla and PaLM trained on up to 2TB of books.",
     177e9,
     "bytes",
-    rel_tol=ROUNDED,
+    basis="derived",
 )
 def _():
     m = _llama()
@@ -240,7 +240,7 @@ def _():
     "GPT-4's 13 trillion training tokens count repeated epochs: two epochs for text data and four for code.",
     None,
     "unique tokens",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     d = presets.preset("gpt4-reported").train_tokens
@@ -266,7 +266,7 @@ def _():
     "GPT-4's vision model was fine-tuned on about 2 trillion more tokens after text-only pre-training.",
     2e12,
     "tokens",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     v, d = _p("gpt4.vision_tokens"), presets.preset("gpt4-reported").train_tokens
@@ -282,7 +282,7 @@ def _():
     "OpenAI fine-tuned GPT-4 on millions of rows of instruction data from Scale AI and from inside the company.",
     None,
     "rows",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     return None, "Not published by OpenAI, and no public table of fine-tuning data allows a check."
@@ -294,7 +294,7 @@ def _():
     "CommonCrawl and RefinedWeb make up a large part of GPT-4's training data; the rest is unknown ('secret' data).",
     None,
     "fraction of tokens",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     m = _llama()
@@ -312,7 +312,7 @@ def _():
     "GitHub, and a collection of college textbooks.",
     None,
     "—",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     m = _llama()
@@ -332,7 +332,7 @@ def _():
     "Data, compute and algorithms are the three factors that most determine a large model's cost.",
     None,
     "—",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     m = _llama()
@@ -351,7 +351,7 @@ def _():
     "OpenAI hired PhDs and data-annotation companies such as Scale AI to feed GPT-3 large-scale data sets.",
     None,
     "fraction of GPT-3's training mix",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     g = _gpt3()
@@ -363,7 +363,12 @@ def _():
 
 
 @claims.register(
-    "data-diminishing-returns", claims.COST_SLIMMING, "Data has a diminishing marginal benefit.", 1, HOLDS, rel_tol=0.0
+    "data-diminishing-returns",
+    claims.COST_SLIMMING,
+    "Data has a diminishing marginal benefit.",
+    1,
+    HOLDS,
+    basis="derived",
 )
 def _():
     law = laws.BESIROGLU
@@ -387,7 +392,7 @@ def _():
     "Chinese models cost more because Chinese data lags English data in quantity and quality.",
     None,
     "—",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     return None, "No published mixture here measures Chinese data; nothing allows a computation."
@@ -399,7 +404,7 @@ def _():
     "OpenAI lets users refuse the use of their chats for training, so it can no longer count on user-feedback data.",
     None,
     "—",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     return None, "A policy, not a quantity: nothing the book computes bears on it."
@@ -414,7 +419,7 @@ def _():
     "GPT-3 was trained on Common Crawl, WebText2, Books1, Books2 and Wikipedia, among other sources.",
     1,
     "fraction of the training mix",
-    rel_tol=0.02,
+    basis="derived",
 )
 def _():
     g = _gpt3()
@@ -431,7 +436,7 @@ def _():
     "(cloud storage, preprocessing, GDPR compliance).",
     None,
     "bytes",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     raw, kept = _p("gpt3.common_crawl_raw_bytes"), _p("gpt3.common_crawl_disk_bytes")
@@ -449,7 +454,7 @@ def _():
     "The LiGO experiments trained BERT and RoBERTa on English Wikipedia and GPT-2 on C4.",
     None,
     "—",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     return None, "A description of the LiGO paper's setup; nothing to compute."

@@ -20,7 +20,7 @@ FP16_BYTES = 2
     "LLaMA-13B beats GPT-3 with a tenth of its parameters (it is 10 times smaller).",
     10,
     "× fewer parameters",
-    rel_tol=0.3,
+    basis="derived",
 )
 def _():
     n13, n3 = presets.preset("llama-13b").n_params, presets.preset("gpt3-175b").n_params
@@ -38,7 +38,7 @@ def _():
     "LLaMA-13B can run on a single V100 GPU.",
     1,
     "V100 GPUs (32 GB)",
-    rel_tol=0.0,
+    basis="derived",
 )
 def _():
     v100 = hardware.V100_SXM2
@@ -66,7 +66,7 @@ def _():
     "longer ends up cheaper because it is cheaper at inference.",
     1,
     HOLDS,
-    rel_tol=0.0,
+    basis="derived",
 )
 def _():
     t = lifetime.compare_to_compute_optimal(
@@ -91,7 +91,7 @@ def _():
     "inference budget rather than the cheapest to train.",
     1,
     HOLDS,
-    rel_tol=0.0,
+    basis="derived",
 )
 def _():
     parts, holds = [], True

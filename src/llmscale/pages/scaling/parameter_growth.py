@@ -10,7 +10,12 @@ def _cfg(name):
 
 
 @claims.register(
-    "growth-layers-transformer", claims.GPT_GROWTH, "The original Transformer had 6 layers.", 6, "layers", rel_tol=0.0
+    "growth-layers-transformer",
+    claims.GPT_GROWTH,
+    "The original Transformer had 6 layers.",
+    6,
+    "layers",
+    basis="derived",
 )
 def _():
     cfg = _cfg("transformer-base")
@@ -19,7 +24,7 @@ def _():
     )
 
 
-@claims.register("growth-layers-gpt3", claims.GPT_GROWTH, "GPT-3 175B has 96 layers.", 96, "layers", rel_tol=0.0)
+@claims.register("growth-layers-gpt3", claims.GPT_GROWTH, "GPT-3 175B has 96 layers.", 96, "layers", basis="derived")
 def _():
     return _cfg("gpt3-175b").n_layers, "Table 2.1 of the GPT-3 paper."
 
@@ -30,14 +35,14 @@ def _():
     "The original Transformer had 8 attention heads per layer.",
     8,
     "heads",
-    rel_tol=0.0,
+    basis="derived",
 )
 def _():
     return _cfg("transformer-base").n_heads, f"Transformer base; the big model has {_cfg('transformer-big').n_heads}."
 
 
 @claims.register(
-    "growth-heads-gpt3", claims.GPT_GROWTH, "GPT-3 has 96 attention heads per layer.", 96, "heads", rel_tol=0.0
+    "growth-heads-gpt3", claims.GPT_GROWTH, "GPT-3 has 96 attention heads per layer.", 96, "heads", basis="derived"
 )
 def _():
     return _cfg("gpt3-175b").n_heads, "Table 2.1 of the GPT-3 paper."
@@ -49,7 +54,7 @@ def _():
     "The original Transformer's context was 512 tokens.",
     512,
     "tokens",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     d = _cfg("transformer-base").d_model
@@ -60,7 +65,7 @@ def _():
 
 
 @claims.register(
-    "growth-context-gpt3", claims.GPT_GROWTH, "GPT-3's context is 12,288 tokens.", 12288, "tokens", rel_tol=0.0
+    "growth-context-gpt3", claims.GPT_GROWTH, "GPT-3's context is 12,288 tokens.", 12288, "tokens", basis="derived"
 )
 def _():
     cfg = _cfg("gpt3-175b")
@@ -70,7 +75,7 @@ def _():
     )
 
 
-@claims.register("growth-gpt2-layers", claims.GPT_GROWTH, "GPT-2 1542M has 40 layers.", 40, "layers", rel_tol=0.0)
+@claims.register("growth-gpt2-layers", claims.GPT_GROWTH, "GPT-2 1542M has 40 layers.", 40, "layers", basis="derived")
 def _():
     p = presets.preset("gpt2-xl")
     return p.config.n_layers, (
@@ -84,7 +89,7 @@ def _():
     "GPT-3 175B has twice the layers of GPT-2 1542M.",
     2,
     "ratio",
-    rel_tol=0.05,
+    basis="derived",
 )
 def _():
     big, small = _cfg("gpt3-175b").n_layers, _cfg("gpt2-xl").n_layers
@@ -100,7 +105,7 @@ def _():
     "GPT-2 1542M and GPT-3 175B have comparable numbers of parameters.",
     1,
     "ratio",
-    rel_tol=0.5,
+    basis="derived",
 )
 def _():
     ratio = counting.param_count(_cfg("gpt3-175b")) / counting.param_count(_cfg("gpt2-xl"))
@@ -113,7 +118,7 @@ def _():
     "The original Transformer had 65M parameters.",
     65e6,
     "parameters",
-    rel_tol=0.05,
+    basis="derived",
 )
 def _():
     n = counting.param_count(_cfg("transformer-base"))
@@ -125,7 +130,7 @@ def _():
 
 
 @claims.register(
-    "growth-params-gpt3", claims.GPT_GROWTH, "GPT-3 has 175B parameters.", 175e9, "parameters", rel_tol=0.05
+    "growth-params-gpt3", claims.GPT_GROWTH, "GPT-3 has 175B parameters.", 175e9, "parameters", basis="derived"
 )
 def _():
     n = counting.param_count(_cfg("gpt3-175b"))
@@ -138,7 +143,7 @@ def _():
     "From 2017 to 2020 parameters grew from 65M to 175B, a factor of about 2,700.",
     175e9 / 65e6,
     "ratio",
-    rel_tol=0.05,
+    basis="derived",
 )
 def _():
     ratio = counting.param_count(_cfg("gpt3-175b")) / counting.param_count(_cfg("transformer-base"))
@@ -151,7 +156,7 @@ def _():
     "The 2017 Transformer was trained on 36M sentences.",
     36e6,
     "sentences",
-    rel_tol=0.05,
+    basis="derived",
 )
 def _():
     fig = published.get("transformer.wmt14_en_fr_sentences")
@@ -169,7 +174,7 @@ def _():
     "GPT-3 was trained on 400B BPE tokens taken from Common Crawl.",
     400e9,
     "tokens",
-    rel_tol=0.05,
+    basis="derived",
 )
 def _():
     n = counting.param_count(_cfg("gpt3-175b"))
@@ -185,7 +190,12 @@ def _():
 
 
 @claims.register(
-    "growth-gpt3-compute", claims.GPT_GROWTH, "Training GPT-3 175B took 2.14e23 FLOPs.", 2.14e23, "FLOP", rel_tol=0.05
+    "growth-gpt3-compute",
+    claims.GPT_GROWTH,
+    "Training GPT-3 175B took 2.14e23 FLOPs.",
+    2.14e23,
+    "FLOP",
+    basis="derived",
 )
 def _():
     cfg = _cfg("gpt3-175b")

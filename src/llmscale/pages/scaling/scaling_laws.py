@@ -15,7 +15,7 @@ HOLDS = "1 = holds"
     "LLaMA-13B outperforms GPT-3 (175B) on most benchmarks.",
     None,
     "nats/token (predicted loss, LLaMA-13B − GPT-3)",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     l13, l3 = laws.preset_loss(LAW, "llama-13b"), laws.preset_loss(LAW, "gpt3-175b")
@@ -38,7 +38,7 @@ def _():
     "LLaMA-65B is competitive with Chinchilla-70B and PaLM-540B.",
     None,
     "nats/token (predicted loss, LLaMA-65B − Chinchilla)",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     l65, lc, lp = (
@@ -64,7 +64,7 @@ def _():
     "Hoffmann et al. (2022) recommend training a 10B model on 200B tokens.",
     200e9,
     "tokens",
-    rel_tol=0.05,
+    basis="derived",
 )
 def _():
     n = 10e9
@@ -85,7 +85,7 @@ def _():
     "The performance of a 7B model keeps improving even after 1T tokens.",
     None,
     "nats/token (predicted loss, 1T − 2T tokens)",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     n = presets.preset("llama-7b").n_params
@@ -106,7 +106,7 @@ def _():
     "from a smaller model trained on more data (Hoffmann et al. 2022).",
     1,
     HOLDS,
-    rel_tol=0.0,
+    basis="derived",
 )
 def _():
     c = published.get("hoffmann.gopher_budget_flops").value
@@ -132,7 +132,7 @@ def _():
     "GPT-4, about 1.8T parameters of which about 280B are used per token, was trained on about 13T tokens.",
     None,
     "tokens per active parameter",
-    rel_tol=None,
+    basis="none",
 )
 def _():
     cfg = presets.get("gpt4-reported")
