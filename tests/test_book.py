@@ -120,6 +120,81 @@ def test_every_answer_cell_sits_inside_its_collapsed_solution(built_book):
                 )
 
 
+def _printed_forms(value: float) -> set[str]:
+    """How a page may print an exercise's expected value: as exercises.check does (.4g), to three
+    significant digits, and comma-grouped when it is a whole number of four digits or more. Forms
+    of fewer than three digits ("2", "0.5") are too common to mean anything and are left out."""
+    forms = {f"{value:.4g}", f"{value:.3g}"}
+    if abs(value) >= 1000:
+        forms.add(f"{value:,.0f}")
+    return {f for f in forms if sum(ch.isdigit() for ch in f) >= 3}
+
+
+def _occurs(form: str, text: str) -> bool:
+    return re.search(r"(?<![\d.,])" + re.escape(form) + r"(?![\d])", text) is not None
+
+
+def _expected_values(page: str):
+    from llmscale import exercises
+
+    for exercise_id in exercises.ids(page=page):
+        if not exercises.describe(exercise_id).is_choice:
+            yield exercise_id, float(exercises.expected(exercise_id))
+
+
+def test_no_exercise_answer_is_printed_outside_its_solution_in_the_notebooks():
+    # The notebooks as stored (what JupyterLab and Colab show): the expected value of each exercise
+    # must not appear in any markdown or output outside the solution blocks.
+    import json
+
+    from llmscale import pages
+
+    for page in pages.names():
+        nb = json.loads((ROOT / "notebooks" / f"{page}.ipynb").read_text(encoding="utf-8"))
+        inside, visible = False, []
+        for cell in nb["cells"]:
+            src = "".join(cell["source"])
+            if cell["cell_type"] == "markdown" and "solution-start" in src:
+                inside = True
+            if not inside:
+                visible.append(src if cell["cell_type"] == "markdown" else "")
+                for out in cell.get("outputs", []):
+                    visible.append("".join(out.get("text", "")))
+                    for mime, data in out.get("data", {}).items():
+                        if mime.startswith("text/"):
+                            visible.append("".join(data) if isinstance(data, list) else str(data))
+            if cell["cell_type"] == "markdown" and "solution-end" in src:
+                inside = False
+        text = "\n".join(visible)
+        for exercise_id, value in _expected_values(page):
+            for form in _printed_forms(value):
+                assert not _occurs(form, text), f"{page}: {exercise_id}'s answer {form} is printed outside its solution"
+
+
+@pytest.mark.book
+def test_no_exercise_answer_is_visible_outside_its_solution_in_the_html(built_book):
+    # The built page: every text the reader sees without opening a dropdown is searched for the
+    # expected value of each of the page's exercises, in each form a page prints numbers.
+    from bs4 import BeautifulSoup
+
+    from llmscale import pages
+
+    assert built_book.returncode == 0
+    for page in pages.names():
+        soup = BeautifulSoup(
+            (built_book.html / "notebooks" / f"{page}.html").read_text(encoding="utf-8"), "html.parser"
+        )
+        main = soup.find("main") or soup
+        for hidden in main.select(".solution"):
+            hidden.decompose()
+        for tag in main.find_all(["script", "style"]):
+            tag.decompose()
+        text = main.get_text(" ")
+        for exercise_id, value in _expected_values(page):
+            for form in _printed_forms(value):
+                assert not _occurs(form, text), f"{page}: {exercise_id}'s answer {form} is visible outside its solution"
+
+
 def test_the_repository_address_is_set_once_and_every_copy_agrees():
     import json
 

@@ -131,3 +131,45 @@ def test_parameter_growth_page_renders_figure_and_math(served_book):
     assert not failed, "local requests failed:\n" + "\n".join(failed)
     assert not page_errors, "JavaScript errors on the page:\n" + "\n".join(page_errors)
     assert os.path.getsize(shot) > 0
+
+
+@pytest.mark.book
+def test_the_claims_ledger_filters_by_article_chapter_and_verdict(served_book):
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing: install Debian's chromium (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    from llmscale import claims
+
+    records = claims.evaluate()
+    base, _ = served_book
+    errors: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url else r.abort())
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(f"{base}/notebooks/ledger/claims_ledger.html", wait_until="load", timeout=60_000)
+
+            def shown() -> tuple[int, int]:
+                count = int(page.inner_text(".claims-ledger .ledger-count"))
+                rows = page.eval_on_selector_all(
+                    ".claims-ledger tbody tr", "rows => rows.filter(r => r.style.display !== 'none').length"
+                )
+                return count, rows
+
+            assert shown() == (len(records), len(records))
+            for verdict in ("consistent", "assumed", "out of scope"):
+                page.select_option("select[data-field=verdict]", verdict)
+                n = sum(r.verdict == verdict for r in records)
+                assert shown() == (n, n), verdict
+            page.select_option("select[data-field=verdict]", "")
+            seed = claims.SEEDS[0]
+            page.select_option("select[data-field=article]", seed)
+            page.select_option("select[data-field=chapter]", "moe")
+            n = sum(r.seed == seed and r.chapter == "moe" for r in records)
+            assert shown() == (n, n) and n > 0
+        finally:
+            browser.close()
+    assert not errors, errors

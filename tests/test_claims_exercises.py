@@ -35,18 +35,130 @@ def test_seed_files_named_in_the_ledger_exist():
         assert (seeds / r.seed).exists(), r.seed
 
 
+# --- the ledger's rules ---------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    "claimed,computed,tol,expected",
+    "figure,digits,expected",
     [
-        (175e9, 174.6e9, 0.05, "consistent"),
-        (2.14e23, 3.14e23, 0.05, "inconsistent"),
-        (1, None, 0.05, "unverifiable"),
-        (1, 2, None, "unverifiable"),
-        (0, 0, 0.0, "consistent"),
+        (175e9, 3, 0.5e9 / 175e9),  # "175B": ±0.5B
+        (1.8e12, 2, 0.05e12 / 1.8e12),  # "1.8 trillion": ±0.05T
+        (25_000, 2, 500 / 25_000),  # "25,000": trailing zeros of a whole number are not significant
+        (0.447, 3, 0.0005 / 0.447),  # "44.7%"
+        (14.8, 3, 0.05 / 14.8),
+        (96, 2, 0.5 / 96),
+        (6, 1, 0.5 / 6),
     ],
 )
-def test_verdict_rule(claimed, computed, tol, expected):
-    assert verdict(claimed, computed, tol) == expected
+def test_the_tolerance_is_half_a_unit_of_the_last_stated_digit(figure, digits, expected):
+    assert claims.stated_digits(figure) == digits
+    assert claims.tolerance(figure) == pytest.approx(expected, rel=1e-12)
+
+
+def test_digits_override_the_figures_own_and_bad_input_is_named():
+    assert claims.tolerance(3700 / 560, digits=2) == pytest.approx(0.05 / 6.6, rel=0.01)
+    with pytest.raises(ValueError, match="digits"):
+        claims.tolerance(10.0, digits=0)
+    with pytest.raises(ValueError, match="figure"):
+        claims.tolerance(0.0)
+
+
+def test_every_tolerance_in_the_ledger_comes_from_the_one_rule():
+    # register() takes no tolerance: each record's rel_tol is the rule applied to its figure
+    # at the digits the article states, and only single figures have one.
+    import inspect
+
+    assert "rel_tol" not in inspect.signature(claims.register).parameters
+    for r in claims.evaluate():
+        spec = claims._REGISTRY[r.id]
+        if r.kind == "figure":
+            assert r.rel_tol == claims.tolerance(r.claimed, spec.digits), r.id
+        else:
+            assert r.rel_tol is None, r.id
+
+
+@pytest.mark.parametrize(
+    "claimed,computed,kwargs,expected",
+    [
+        (175e9, 174.6e9, {}, "consistent"),  # rounds to 175B
+        (175e9, 174.4e9, {}, "inconsistent"),  # rounds to 174B: the article's precision is tighter
+        (2.14e23, 3.14e23, {}, "inconsistent"),
+        (1, None, {}, "unverifiable"),
+        (1, 2, {"basis": "none"}, "unverifiable"),
+        (16, 16, {"basis": "from-claim"}, "assumed"),  # checked against itself: never consistent
+        ((90, 100), 95.2, {}, "consistent"),
+        ((90, 100), 89.9, {}, "inconsistent"),
+        (10, 13.4, {"bound": ">"}, "consistent"),
+        (10, 9.9, {"bound": ">"}, "inconsistent"),  # a bound is a bound: no tolerance widens it
+        (5, 5, {"bound": ">="}, "consistent"),
+        (5, 5, {"bound": ">"}, "inconsistent"),
+        (True, 1.0, {}, "consistent"),
+        (True, 0.0, {}, "inconsistent"),
+        (None, None, {"basis": "none", "out_of_scope": True}, "out of scope"),
+    ],
+)
+def test_verdict_rule(claimed, computed, kwargs, expected):
+    assert verdict(claimed, computed, **kwargs) == expected
+
+
+def test_no_consistent_verdict_rests_on_the_claims_own_figure():
+    records = claims.evaluate()
+    for r in records:
+        assert r.basis in claims.BASES, r.id
+        if r.basis == "from-claim":
+            assert r.verdict == "assumed", r.id
+        if r.verdict == "consistent":
+            assert r.basis in ("derived", "primary-source"), r.id
+    assert any(r.verdict == "assumed" for r in records), "the GPT-4 preset's inputs are assumptions"
+
+
+def test_out_of_scope_claims_compute_nothing_and_leave_the_page_tables():
+    records = claims.evaluate()
+    hidden = [r for r in records if r.verdict == "out of scope"]
+    assert hidden, "policies, opinions and forecasts are out of scope"
+    for r in hidden:
+        assert r.computed is None and r.basis == "none" and r.note, r.id
+    for page in {r.page for r in hidden}:
+        own = claims.evaluate(page=page)
+        text = claims.page_markdown(own)
+        table, _, collapsed = text.partition("<details>")
+        for r in own:
+            if r.verdict == "out of scope":
+                assert f"`{r.id}`" not in table and f"`{r.id}`" in collapsed
+            else:
+                assert f"`{r.id}`" in table
+
+
+def test_registering_a_bad_claim_names_the_field():
+    ok = dict(seed=claims.SEEDS[0], claim="c", unit="u")
+    with pytest.raises(ValueError, match="basis"):
+        claims.register("t-basis", claimed=1.0, basis="guess", **ok)
+    with pytest.raises(ValueError, match="bound"):
+        claims.register("t-bound", claimed=1.0, basis="derived", bound="~", **ok)
+    with pytest.raises(ValueError, match="range"):
+        claims.register("t-range", claimed=(3.0, 1.0), basis="derived", **ok)
+    with pytest.raises(ValueError, match="figure"):
+        claims.register("t-zero", claimed=0.0, basis="derived", **ok)
+    with pytest.raises(ValueError, match="out-of-scope"):
+        claims.register("t-scope", claimed=None, basis="derived", out_of_scope=True, **ok)
+
+
+def test_the_ledger_table_shows_tolerance_and_basis():
+    records = claims.evaluate(page="scaling/parameter_growth")
+    text = claims.table(records)
+    header = text.splitlines()[0]
+    assert "tolerance" in header and "basis" in header
+    by_id = {r.id: r for r in records}
+    assert "±0.29%" in claims.format_tolerance(by_id["growth-params-gpt3"])
+
+
+def test_the_ledger_html_filters_carry_every_claim():
+    records = claims.evaluate()
+    page = claims.ledger_html(records)
+    assert page.count('<tr id="claim-') == len(records)
+    for v in claims.VERDICTS:
+        assert f'data-verdict="{v}"' in page or v not in {r.verdict for r in records}
+    assert "http" not in page  # self-contained: nothing fetched
 
 
 def test_duplicate_claim_id_is_refused():
@@ -69,5 +181,23 @@ def test_check_accepts_the_expected_answer_and_rejects_a_wrong_one(exercise_id, 
 def test_unknown_exercise_and_non_numeric_answer_are_clear_errors():
     with pytest.raises(ValueError, match="unknown exercise"):
         exercises.check("nope", 1)
+    numeric = next(i for i in exercises.ids() if not exercises.describe(i).is_choice)
     with pytest.raises(ValueError, match="must be a finite number"):
-        exercises.check(exercises.ids()[0], "lots")
+        exercises.check(numeric, "lots")
+
+
+def test_every_page_asks_the_reader_to_reason_at_least_once():
+    from llmscale import pages
+
+    for page in pages.names():
+        kinds = {exercises.describe(i).kind for i in exercises.ids(page=page)}
+        assert kinds - {"apply"}, f"{page}: add an exercise that asks to derive, predict or modify"
+
+
+def test_a_choice_exercise_takes_a_label_and_names_the_labels_otherwise():
+    choice = [i for i in exercises.ids() if exercises.describe(i).is_choice]
+    assert choice, "at least one exercise is a choice among labelled options"
+    ex = exercises.describe(choice[0])
+    assert exercises.expected(ex.id) in ex.options
+    with pytest.raises(ValueError, match="one of the labels"):
+        exercises.check(ex.id, "zz")

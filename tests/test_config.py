@@ -248,3 +248,28 @@ def test_property_any_bad_value_of_any_field_is_refused_naming_the_field(data):
 @pytest.mark.parametrize("name", [f.name for f in FIELDS if f.type.startswith("float")])
 def test_huge_ints_are_refused_by_float_fields(name):
     _check_rejected(name, -(10**400))
+
+
+@pytest.mark.parametrize(
+    "size,multiplier,multiple_of",
+    [("8b", 1.3, 1024), ("70b", 1.3, 4096), ("405b", 1.2, 4096)],
+)
+def test_llama3_feed_forward_widths_follow_metas_reference_rule(size, multiplier, multiple_of):
+    # meta-llama/llama3 model.py: hidden = int(2·4d/3), times ffn_dim_multiplier, rounded up to
+    # multiple_of (the released params.json give 1.3/1024, 1.3/4096, 1.2/4096).
+    from llmscale import presets
+    from llmscale.published.llama import LLAMA3_TABLE3
+
+    n_layers, d_model, d_ff, n_heads, n_kv_heads = LLAMA3_TABLE3[size]
+    hidden = int(multiplier * int(2 * 4 * d_model / 3))
+    assert d_ff == multiple_of * math.ceil(hidden / multiple_of)
+    cfg = presets.get(f"llama3-{size}")
+    assert (cfg.n_layers, cfg.d_model, cfg.ff_dim, cfg.n_heads, cfg.kv_heads) == (
+        n_layers,
+        d_model,
+        d_ff,
+        n_heads,
+        n_kv_heads,
+    )
+    assert cfg.head_dim_ == 128 and cfg.vocab_size == 128_256 and not cfg.tie_embeddings
+    assert cfg.rope_theta == 500_000.0 and cfg.ffn == "swiglu" and cfg.norm == "rmsnorm"

@@ -71,6 +71,10 @@ HF_COUNTS = {
     "llama-33b": 32_528_943_616,
     "llama-65b": 65_285_660_672,
     "mixtral-8x7b": 46_702_792_704,
+    # The released Llama 3 checkpoints (Meta-Llama-3-8B, -70B, Llama-3.1-405B).
+    "llama3-8b": 8_030_261_248,
+    "llama3-70b": 70_553_706_496,
+    "llama3-405b": 405_853_388_800,
 }
 
 
@@ -114,10 +118,48 @@ def _hf_model(name):
         return cls(hf)
 
 
-@pytest.mark.parametrize("name", ["gpt2-small", "gpt2-xl", "llama-7b", "llama-65b", "mixtral-8x7b"])
+@pytest.mark.parametrize(
+    "name",
+    ["gpt2-small", "gpt2-xl", "llama-7b", "llama-65b", "mixtral-8x7b", "llama3-8b", "llama3-70b", "llama3-405b"],
+)
 def test_reference_implementation_instantiates_the_counted_parameters(name):
     hf = _hf_model(name)
     assert hf.num_parameters() == counting.param_count(presets.get(name))
+
+
+@pytest.mark.parametrize("name", ["llama3-8b", "llama3-70b", "llama3-405b"])
+def test_llama3_preset_count_is_the_released_checkpoints_and_the_built_reference(name):
+    from llmscale import published
+
+    # The meta device allocates nothing: even 405B builds in a fraction of a second.
+    hf = _hf_model(name)
+    n = presets.preset(name).n_params
+    assert n == hf.num_parameters() == published.get(f"{name}.released_params").value
+    # The mapping carries what the count depends on (and RoPE's base, which it does not).
+    cfg = presets.get(name)
+    assert hf.config.num_key_value_heads == cfg.kv_heads == 8 < cfg.n_heads
+    assert hf.config.head_dim == cfg.head_dim_ == 128
+    assert hf.config.tie_word_embeddings is False and not cfg.tie_embeddings
+    assert hf.config.rope_parameters["rope_theta"] == cfg.rope_theta == 500_000
+    assert hf.model.embed_tokens.weight.shape == hf.lm_head.weight.shape == (128_256, cfg.d_model)
+    # And the book's own decoder builds the same count.
+    with torch.device("meta"):
+        assert model.Decoder(cfg).num_params() == n
+
+
+def test_llama3_names_round_the_counts_and_6nd_gives_the_papers_compute():
+    from llmscale import published
+
+    for name, reported in [("llama3-8b", 8e9), ("llama3-70b", 70e9), ("llama3-405b", 405e9)]:
+        p = presets.preset(name)
+        assert p.reported_params == reported
+        assert p.n_params == pytest.approx(reported, rel=0.01)
+    p = presets.preset("llama3-405b")
+    assert p.train_tokens == published.get("llama3-405b.train_tokens").value == 15.6e12
+    # The paper's 3.8e25 FLOPs is 6·N·D with N = 405.85B, D = 15.6T (3.799e25).
+    c6 = counting.approx_training_flops(p.n_params, p.train_tokens)
+    assert c6 == pytest.approx(published.get("llama3-405b.train_flops").value, rel=0.01)  # 2 digits printed
+    assert counting.training_flops(p.config, p.train_tokens) > c6  # the attention term over 8K keys
 
 
 @pytest.mark.parametrize(

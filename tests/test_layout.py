@@ -26,6 +26,7 @@ SRC = ROOT / "src" / "llmscale"
 # Layers, bottom to top. A module is named by its dotted path under llmscale ("scaling.laws").
 ARITHMETIC = {
     "units",
+    "articles",
     "_validate",
     "_io",
     "_registry",

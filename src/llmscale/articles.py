@@ -53,18 +53,37 @@ class Article:
     @property
     def name(self) -> str:
         """How a page cites the article in prose: outlet (language), English title, date."""
-        when = _date(self.date).strftime("%-d %B %Y") if self.dated else "undated"
+        when = _printed(self.date, day=True) if self.dated else "undated"
         return f'{self.outlet} ({self.language}), "{self.title_en}", {when}'
 
     @property
     def short(self) -> str:
         """A short reference: 'the GPT-4 leak article (Metaverse Post, July 2023)'."""
-        when = _date(self.date).strftime("%B %Y") if self.dated else "undated"
+        when = _printed(self.date, day=False) if self.dated else "undated"
         return f"the {self.subject} article ({self.outlet}, {when})"
 
 
-def _date(iso: str) -> dt.date:
-    return dt.date.fromisoformat(iso)
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)  # not strftime's %B, which follows the locale
+
+
+def _printed(iso: str, day: bool) -> str:
+    """ "2023-07-11" as "11 July 2023" (day=True) or "July 2023"."""
+    date = dt.date.fromisoformat(iso)
+    month_year = f"{_MONTHS[date.month - 1]} {date.year}"
+    return f"{date.day} {month_year}" if day else month_year
 
 
 ARTICLES = (
@@ -95,8 +114,8 @@ ARTICLES = (
             '"Metaverse Post (mpost.io)" and its author note names Damir Yalalov, an editor of '
             "Metaverse Post. The text does not say it is a translation, but its Persian keeps English "
             'possessives glued to names ("GPT-4جزئیات", "OpenAIتعهد"), as a machine translation '
-            "from English would. The page as kept also lists unrelated news dated 13 May 2024, when "
-            "the copy was made."
+            "from English would. The page as kept also lists unrelated news dated 13 May 2024, so "
+            "the copy was made in or after May 2024."
         ),
     ),
     Article(
@@ -132,7 +151,7 @@ ARTICLES = (
             "on 2023-04-12 at 23:07:02. Its source line reads 51cto.com, so it republishes an "
             "article from there; the Malay reads as a machine translation of a Chinese original. "
             'The text says LeCun announced LLaMA "just now": it was written when Meta announced '
-            "LLaMA, in February 2023, weeks before php.cn's date. It links to Meta's LLaMA "
+            "LLaMA (in February 2023), some weeks before php.cn's date. It links to Meta's LLaMA "
             "repository on GitHub but prints no address for itself."
         ),
     ),
@@ -151,7 +170,8 @@ ARTICLES = (
             "architecture grew from the 2017 Transformer to GPT-3 (layers from 6 to 96, heads from 8 to "
             "96, a context from 512 to 12,288 tokens), credits GPT-3 175B's better results over the "
             "40-layer GPT-2 1542M to its depth, and says GPT-3 was trained on 400 billion tokens from "
-            "Common Crawl with 2.14 × 10^23 FLOPs, compute only a few teams in the world have. Teasers "
+            'Common Crawl with "2.14 × 10²³ FLOPS" (printed "2.14 * 1023"), compute only a few teams in '
+            "the world have. Teasers "
             "of the series' other posts on the same page add that parameters grew from 65 million in "
             "the 2017 Transformer to 175 billion in GPT-3."
         ),
@@ -163,8 +183,8 @@ ARTICLES = (
             "follows is not named. The platform is not named either: the page's member and comment "
             "counts and its site-wide autumn writing contest match the Vocus (方格子) platform. The "
             "post prints no date or author name. The page as kept carries a sidebar post saying the "
-            "US presidential election is three days away, so the copy was made around the start of "
-            "November 2024."
+            "US presidential election is three days away, so the copy was made around or after the "
+            "start of November 2024."
         ),
     ),
     Article(
@@ -172,7 +192,7 @@ ARTICLES = (
         key="cost-slimming",
         outlet="Gate",
         title='حركة "التخسيس التكلفة" للنماذج الكبيرة',
-        title_en='The "cost-slimming" drive of large models',
+        title_en="The 'cost-slimming' drive of large models",
         date="undated, not before October 2023 (it names Wenxin, that is ERNIE, 4.0)",
         language="Arabic",
         author=None,

@@ -1,7 +1,8 @@
 """Helpers for notebooks: tables as Markdown, a page's claims ledger, and numbers glued into the prose.
 
 `glue(name, text)` stores a computed, formatted number under `name` so the book's prose can
-show it with {glue:text}`name` (MyST-NB); without MyST-NB (on Colab, say) it just prints.
+show it with {glue:text}`name` (MyST-NB), and prints `name = text` in the cell's output, so a
+reader in JupyterLab or on Colab, where the prose shows the raw role, sees the number there.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from collections.abc import Sequence
 
 
 def glue(name: str, value: str, display: bool = False) -> None:
-    """Make `value` (already formatted) available to the prose as {glue:text}`name`."""
+    """Make `value` (already formatted) available to the prose as {glue:text}`name`, and print
+    `name = value` (the prose's number, visible where MyST roles are not rendered)."""
+    print(f"{name} = {value}")
     try:
         from myst_nb import glue as _glue
-    except ImportError:  # outside the book's environment: show the value instead
-        print(f"{name} = {value}")
+    except ImportError:  # outside the book's environment (Colab): the printed line is all
         return
     _glue(name, value, display=display)
 

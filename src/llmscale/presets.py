@@ -12,6 +12,7 @@ from datetime import date
 
 from . import counting
 from .config import ModelConfig
+from .published import llama as _llama3
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ _FAMILIES = {
     "chinchilla": "DeepMind",
     "palm": "PaLM",
     "llama": "LLaMA",
+    "llama3": "LLaMA",
     "mixtral": "Mixtral",
     "gpt4": "GPT-4 (reported)",
 }
@@ -245,6 +247,39 @@ for _name, _L, _d, _h, _rep, _tok in [
             _tok,
             _LLAMA_SRC,
             "Pre-norm RMSNorm, SwiGLU with d_ff = 2/3·4d rounded up to 256, rotary positions.",
+        )
+    )
+# Llama 3: the architecture from the paper's Table 3 (published.llama.LLAMA3_TABLE3).
+for _size, _released, _tok, _tok_note in [
+    ("8b", date(2024, 4, 18), "llama3.train_tokens", "over 15T tokens (model cards)"),
+    ("70b", date(2024, 4, 18), "llama3.train_tokens", "over 15T tokens (model cards)"),
+    ("405b", date(2024, 7, 23), "llama3-405b.train_tokens", "15.6T tokens (the paper, Section 1)"),
+]:
+    _L, _d, _ff, _h, _kv = _llama3.LLAMA3_TABLE3[_size]
+    _add(
+        Preset(
+            f"llama3-{_size}",
+            f"Llama 3 {_size.upper()}",
+            ModelConfig(
+                n_layers=_L,
+                d_model=_d,
+                n_heads=_h,
+                n_kv_heads=_kv,
+                d_ff=_ff,
+                vocab_size=_llama3.LLAMA3_VOCAB_SIZE,
+                seq_len=_llama3.LLAMA3_PRETRAIN_CONTEXT,
+                rope_theta=_llama3.LLAMA3_ROPE_THETA,
+                norm_eps=_llama3.LLAMA3_NORM_EPS,
+                **{k: v for k, v in _LLAMA.items() if k not in ("vocab_size", "seq_len", "norm_eps")},
+            ),
+            _released,
+            float(_size[:-1]) * 1e9,
+            _llama3.FIGURES[_tok].value,
+            _llama3.LLAMA3_TABLE3_SOURCE,
+            f"As LLaMA, with grouped-query attention ({_kv} key/value heads), a 128,256-token "
+            f"vocabulary and RoPE θ = 500,000; trained on {_tok_note}. seq_len is the 8K context "
+            "of pre-training; the Llama 3.1 releases (July 2024, the only ones of 405B) extend it "
+            "to 128K with the same parameters.",
         )
     )
 _add(

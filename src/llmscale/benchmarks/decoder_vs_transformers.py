@@ -26,7 +26,8 @@ SIZES = {
 
 
 def hf_llama(cfg: ModelConfig):
-    """The `transformers` LlamaForCausalLM with the same shapes as `cfg` (SDPA attention)."""
+    """The `transformers` LlamaForCausalLM with the same shapes as `cfg` (SDPA attention): heads,
+    key/value heads, head width, feed-forward width, tied or untied embeddings, RoPE base, norm ε."""
     import transformers
 
     hf_cfg = transformers.LlamaConfig(
@@ -35,10 +36,12 @@ def hf_llama(cfg: ModelConfig):
         num_hidden_layers=cfg.n_layers,
         num_attention_heads=cfg.n_heads,
         num_key_value_heads=cfg.kv_heads,
+        head_dim=cfg.head_dim_,
         vocab_size=cfg.vocab_size,
         max_position_embeddings=cfg.seq_len,
         tie_word_embeddings=cfg.tie_embeddings,
         rms_norm_eps=cfg.norm_eps,
+        rope_parameters={"rope_type": "default", "rope_theta": cfg.rope_theta},
         attention_bias=False,
         mlp_bias=False,
     )

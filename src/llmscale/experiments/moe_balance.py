@@ -1,10 +1,12 @@
 """The experiment `moe-balance`: expert load with and without the load-balancing loss.
 
-A small mixture-of-experts decoder (2 layers, 8 experts) learns the English corpus four
-times: Switch top-1 and Mixtral top-2 gating, each with the Switch balancing loss
-(coefficient 0.01) and without it (no router loss at all). Every `log_every` steps the
-assignments per expert of each layer are recorded; at the end the trained routers, and the
-untrained ones, are run on validation batches at a sweep of capacity factors.
+A small mixture-of-experts decoder (2 layers, 8 experts) learns the English corpus in four
+settings: Switch top-1 and Mixtral top-2 gating, each with the Switch balancing loss
+(coefficient 0.01) and without it (no router loss at all), each setting once per seed of
+`SEEDS` (the seed fixes the initial weights and the order of the batches). Every `log_every`
+steps the assignments per expert of each layer are recorded; at the end the trained routers,
+and the untrained ones of each seed, are run on validation batches at a sweep of capacity
+factors.
 
 The learning rate is constant after 20 warm-up steps, so a run of n steps is exactly the
 first n steps of a longer one: the page re-runs a prefix live and compares. Runs use one CPU
@@ -12,9 +14,11 @@ thread: a model this small gains nothing from two, and one thread makes the run 
 second process on a shared two-core machine (which can slow two-thread runs a hundredfold)
 and fixes the order of every sum.
 
-The summaries at the end (`load_shares`, `imbalance`, `late_balance`, `dropped_fraction`,
-`capacity_sweep_loss`, `capacity_loss_change`) read one stored run,
-`experiments.load("moe-balance")["data"]["runs"][name]`.
+The stored `runs[name]` ("switch-top1/no-aux", ...) is a list of runs, one per seed in the
+order of `SEEDS`. The summaries at the end (`load_shares`, `imbalance`, `late_balance`,
+`dropped_fraction`, `capacity_sweep_loss`, `capacity_loss_change`) read one run,
+`experiments.load("moe-balance")["data"]["runs"][name][i]`; `over_seeds` sums one of them up
+over the seeds (mean, standard deviation, standard error).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ AUX_COEF = 0.01
 WARMUP_STEPS = 20
 LR = 3e-3
 CAPACITY_FACTORS = (None, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
+SEEDS = (0, 1, 2, 3, 4)  # five seeds per setting: the page's conclusions hold across them
 GATINGS = {"switch-top1": ("softmax-topk", 1), "mixtral-top2": ("topk-softmax", 2)}
 _SIZES = {
     # size: (n_layers, d_model, steps, batch_size, seq_len, log_every, eval batches)
@@ -99,23 +104,36 @@ def _sweep(net, size: str, device: str) -> list[dict]:
         return moe.capacity_sweep(net, [batcher.get_batch(i) for i in range(eval_batches)], CAPACITY_FACTORS)
 
 
+def _one_run(size: str, gating: str, aux: bool, seed: int, device: str) -> dict:
+    hist = balance_run(size, gating, aux, device=device, seed=seed)
+    return {
+        "gating": gating,
+        "aux": aux,
+        "seed": seed,
+        "steps": hist.steps,
+        "train_loss": [round(v, 5) for v in hist.train_loss],
+        "eval_steps": hist.eval_steps,
+        "val_loss": [round(v, 5) for v in hist.val_loss],
+        "expert_load": hist.expert_load,
+        "capacity_sweep": _sweep(hist.model, size, device),
+    }
+
+
 def _balance(size: str, device: str) -> dict:
     runs = {}
     for gating in GATINGS:
         for aux in (True, False):
-            hist = balance_run(size, gating, aux, device=device)
-            runs[f"{gating}/{'aux' if aux else 'no-aux'}"] = {
+            runs[f"{gating}/{'aux' if aux else 'no-aux'}"] = [
+                _one_run(size, gating, aux, seed, device) for seed in SEEDS
+            ]
+        runs[f"{gating}/untrained"] = [
+            {
                 "gating": gating,
-                "aux": aux,
-                "steps": hist.steps,
-                "train_loss": [round(v, 5) for v in hist.train_loss],
-                "eval_steps": hist.eval_steps,
-                "val_loss": [round(v, 5) for v in hist.val_loss],
-                "expert_load": hist.expert_load,
-                "capacity_sweep": _sweep(hist.model, size, device),
+                "seed": seed,
+                "capacity_sweep": _sweep(build(balance_config(size, gating, True), seed=seed).to(device), size, device),
             }
-        untrained = build(balance_config(size, gating, True), seed=0).to(device)
-        runs[f"{gating}/untrained"] = {"gating": gating, "capacity_sweep": _sweep(untrained, size, device)}
+            for seed in SEEDS
+        ]
     n_layers, d_model, steps, batch_size, seq_len, log_every, eval_batches = _SIZES[size]
     return {
         "corpus": CORPUS,
@@ -128,6 +146,7 @@ def _balance(size: str, device: str) -> dict:
         "log_every": log_every,
         "eval_batches": eval_batches,
         "threads": 1,
+        "seeds": list(SEEDS),
         "lr": LR,
         "warmup_steps": WARMUP_STEPS,
         "aux_coef": AUX_COEF,
@@ -136,7 +155,38 @@ def _balance(size: str, device: str) -> dict:
     }
 
 
-# --- summaries of one stored run -------------------------------------------------------------
+# --- summaries of one stored run, and over the seeds ------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeedStats:
+    """A quantity measured once per seed: the values, their mean, their standard deviation
+    (ddof=1) and the standard error of the mean (sd/√n)."""
+
+    values: tuple[float, ...]
+    mean: float
+    sd: float
+    se: float
+
+    @property
+    def low(self) -> float:
+        """The smallest value over the seeds."""
+        return min(self.values)
+
+    @property
+    def high(self) -> float:
+        """The largest value over the seeds."""
+        return max(self.values)
+
+
+def over_seeds(values) -> SeedStats:
+    """Mean, standard deviation and standard error of one value per seed (at least two)."""
+    vals = tuple(float(v) for v in values)
+    if len(vals) < 2:
+        raise ValueError(f"values={list(vals)!r}: over_seeds needs one value per seed, at least two")
+    arr = np.array(vals)
+    sd = float(arr.std(ddof=1))
+    return SeedStats(vals, float(arr.mean()), sd, sd / float(np.sqrt(len(vals))))
 
 
 def _recorded_index(run: dict, step: int) -> int:
@@ -209,9 +259,9 @@ def capacity_loss_change(run: dict, capacity_factor: float | None) -> float:
 
 EXPERIMENT = Experiment(
     "moe-balance",
-    version=2,
+    version=3,
     sizes=tuple(_SIZES),
     default_size="small",
-    description="Expert load with and without the balancing loss; drops against capacity.",
+    description="Expert load with and without the balancing loss, five seeds; drops against capacity.",
     run=_balance,
 )

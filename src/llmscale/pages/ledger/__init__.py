@@ -1,0 +1,1 @@
+"""The claims ledger's own page."""
