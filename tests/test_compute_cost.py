@@ -161,6 +161,27 @@ def test_llama_implied_mfu_is_plausible(size):
     assert 0.40 < cost.mfu_from_gpu_hours(flops, "a100", P(f"llama-{size}.gpu_hours")) < 0.60
 
 
+def test_gpt3_row_of_patterson_et_al_is_one_calculation_from_the_papers_compute():
+    # C / rate gives the GPU-hours; over the assumed 10,000 GPUs, the 14.8 days; at 330 W and
+    # PUE 1.1, the 1,287 MWh. The days and the energy are arithmetic, not separate measurements.
+    hours = P("gpt3-175b.train_flops") / P("gpt3-175b.tflops_per_gpu") / 3600
+    assert round(hours / P("gpt3-175b.n_gpus") / 24, 1) == P("gpt3-175b.train_days")
+    energy = cost.energy_mwh(hours, P("gpt3-175b.system_watts_per_gpu"), P("gpt3-175b.pue"))
+    assert round(energy) == P("gpt3-175b.energy_mwh")
+    # with the rounded 14.8 days instead, the energy misses the table's figure
+    assert round(cost.energy_mwh(P("gpt3-175b.n_gpus") * P("gpt3-175b.train_days") * 24, 330, 1.1)) != 1287
+    # the count is the size of the machine Microsoft announced
+    assert P("gpt3-175b.n_gpus") == P("gpt3.azure_supercomputer_gpus")
+
+
+def test_lambda_estimate_is_separate_hours_at_a_higher_rate():
+    from llmscale.pages.scaling.training_cost import gpt3_gpu_hours, lambda_tflops_per_v100, lambda_v100_hours
+
+    assert lambda_tflops_per_v100() == pytest.approx(28e12, rel=0.002)
+    assert lambda_v100_hours() < gpt3_gpu_hours()
+    assert lambda_v100_hours() * 1.48 == pytest.approx(P("gpt3-175b.lambda_cost_dollars"), rel=0.01)
+
+
 def test_gpt4_leak_is_one_consistent_equation_except_its_price():
     c = P("gpt4.train_flops")
     mfu = cost.implied_mfu(c, "a100", P("gpt4.n_gpus"), 95)
@@ -171,35 +192,57 @@ def test_gpt4_leak_is_one_consistent_equation_except_its_price():
 
 # --- the claims -------------------------------------------------------------------------------
 
-EXPECTED = {
-    "cost-gpt4-gpus": "consistent",
-    "cost-gpt4-days": "consistent",
-    "cost-gpt4-mfu": "consistent",
-    "cost-gpt4-dollars": "inconsistent",
-    "cost-gpt4-dollars-8-15m": "inconsistent",
-    "cost-palm-energy": "inconsistent",
-    "cost-palm-households": "consistent",
-    "cost-palm-duration": "consistent",
-    "cost-gpt3-days": "consistent",
-    "cost-gpt3-gpu-hours": "consistent",
-    "cost-gpt3-dollars": "consistent",
-    "cost-gpt3-gpu-type": "inconsistent",
-    "cost-gpt3-gpus-003": "consistent",
-    "cost-gpt3-gpus-004": "consistent",
-    "cost-chatgpt-run-millions": "consistent",
-    "cost-gpt3-cpu-cores-004": "unverifiable",
-    "compute-ligo-flops": "consistent",
-    "compute-ligo-halves-llm-compute": "unverifiable",
+EXPECTED = {  # id: (verdict, basis)
+    "cost-gpt4-gpus": ("consistent", "derived"),
+    "cost-gpt4-days": ("consistent", "derived"),
+    "cost-gpt4-mfu": ("consistent", "derived"),
+    "cost-gpt4-dollars": ("inconsistent", "derived"),
+    "cost-gpt4-dollars-8-15m": ("inconsistent", "derived"),
+    "cost-gpt3-gpus-003": ("consistent", "primary-source"),
+    "cost-gpt3-cpu-cores-003": ("consistent", "primary-source"),
+    "cost-palm-energy": ("inconsistent", "derived"),
+    "cost-palm-duration": ("consistent", "derived"),
+    "cost-palm-households": ("consistent", "derived"),
+    "cost-openai-loss-2022": ("out of scope", "none"),
+    "cost-anthropic-10b": ("out of scope", "none"),
+    "cost-azure-16x": ("out of scope", "none"),
+    "cost-gpt3-dollars": ("consistent", "primary-source"),
+    "cost-gpt3-gpus-004": ("consistent", "primary-source"),
+    "cost-gpt3-gpu-type": ("inconsistent", "primary-source"),
+    "cost-gpt3-cpu-cores-004": ("consistent", "primary-source"),
+    "cost-gpt3-days": ("consistent", "derived"),
+    "cost-gpt3-gpu-hours": ("consistent", "derived"),
+    "cost-chatgpt-run-millions": ("consistent", "derived"),
+    "cost-microsoft-2019": ("out of scope", "none"),
+    "cost-microsoft-2023": ("out of scope", "none"),
+    "cost-ligo-walltime": ("consistent", "primary-source"),
+    "cost-ligo-half-time": ("inconsistent", "primary-source"),
+    "compute-ligo-flops": ("consistent", "primary-source"),
+    "compute-ligo-halves-llm-compute": ("inconsistent", "primary-source"),
 }
 
 
-def test_compute_and_cost_claims_have_the_expected_verdicts():
+def test_compute_and_cost_claims_have_the_expected_verdicts_and_bases():
     by_id = {r.id: r for r in claims.evaluate()}
-    for claim_id, verdict in EXPECTED.items():
-        assert by_id[claim_id].verdict == verdict, (claim_id, by_id[claim_id].note)
+    assert {i for i in by_id if i.startswith("cost-")} == {i for i in EXPECTED if i.startswith("cost-")}
+    for claim_id, (verdict, basis) in EXPECTED.items():
+        assert (by_id[claim_id].verdict, by_id[claim_id].basis) == (verdict, basis), (claim_id, by_id[claim_id].note)
     assert by_id["cost-palm-energy"].computed == pytest.approx(3.4e6, rel=0.02)  # kWh: 3.4 GWh
     assert by_id["cost-gpt3-gpu-hours"].computed == pytest.approx(3.55e6, rel=0.005)
     assert by_id["cost-gpt4-mfu"].computed == pytest.approx(0.34, abs=0.01)
+    # ranges are compared as ranges, the LiGO claim as a bound, the GPU type as yes or no
+    assert by_id["cost-gpt4-days"].kind == by_id["cost-gpt4-mfu"].kind == "range"
+    assert by_id["cost-gpt4-dollars-8-15m"].kind == by_id["cost-chatgpt-run-millions"].kind == "range"
+    assert by_id["cost-ligo-half-time"].kind == "bound" and by_id["cost-ligo-half-time"].computed < 0.5
+    assert by_id["cost-gpt3-gpu-type"].kind == "yes/no"
+
+
+def test_one_equation_claims_say_they_check_the_articles_arithmetic():
+    by_id = {r.id: r for r in claims.evaluate(page="scaling/training_cost")}
+    for claim_id in ("cost-gpt4-gpus", "cost-gpt4-days", "cost-gpt4-mfu"):
+        assert "one equation" in by_id[claim_id].note and "arithmetic" in by_id[claim_id].note
+    for claim_id in ("cost-gpt3-days", "cost-gpt3-gpu-hours"):
+        assert "assumed" in by_id[claim_id].note
 
 
 def test_claim_notes_carry_the_computed_numbers():

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
-from llmscale import claims, counting, presets, published
+from llmscale import claims, counting, hardware, presets, published
+from llmscale.inference import kv_cache
 from llmscale.scaling import laws, lifetime
 from llmscale.scaling.laws import (
     BESIROGLU,
@@ -18,6 +19,7 @@ from llmscale.scaling.laws import (
     ParametricLaw,
     PowerLawFrontier,
 )
+from llmscale.units import GiB
 
 LAWS = [CHINCHILLA, CHINCHILLA_TEX, BESIROGLU]
 
@@ -238,13 +240,40 @@ def test_bad_input_is_a_clear_value_error(call, match):
 
 def test_laws_and_budgets_claims_verdicts():
     by_id = {r.id: r for r in claims.evaluate() if r.id.startswith("laws-")}
-    assert by_id["laws-llama13b-one-v100"].verdict == "consistent"
-    assert by_id["laws-llama13b-one-v100"].computed == 1
-    assert by_id["laws-llama13b-tenth-of-gpt3"].computed == pytest.approx(13.4, abs=0.1)
-    assert by_id["laws-hoffmann-10b-200b"].verdict == "consistent"
-    for qualitative in ["laws-smaller-model-fixed-compute", "laws-smaller-cheaper-lifetime", "laws-llama-overtrained"]:
-        assert by_id[qualitative].computed == 1.0 and by_id[qualitative].verdict == "consistent"
-    assert by_id["laws-llama13b-beats-gpt3"].verdict == "unverifiable"
+    one_v100 = by_id["laws-llama13b-one-v100"]
+    assert (one_v100.verdict, one_v100.bound, one_v100.computed) == ("consistent", "<=", 1)
+    tenth = by_id["laws-llama13b-tenth-of-gpt3"]
+    assert tenth.computed == pytest.approx(13.4, abs=0.1)
+    assert tenth.verdict == "consistent" and tenth.rel_tol == pytest.approx(0.5)  # "10", one significant digit
+    hoffmann = by_id["laws-hoffmann-10b-200b"]
+    table3 = next(d for n, _, d in laws.HOFFMANN_TABLE3_APPROACH1 if n == 10e9)
+    assert (hoffmann.verdict, hoffmann.basis, hoffmann.computed) == ("consistent", "primary-source", table3)
+    for yes_no in ["laws-smaller-model-fixed-compute", "laws-smaller-cheaper-lifetime", "laws-llama-overtrained"]:
+        r = by_id[yes_no]
+        assert (r.claimed, r.kind, r.unit, r.computed, r.verdict) == (True, "yes/no", "yes/no", 1.0, "consistent")
+    for none in ["laws-llama13b-beats-gpt3", "laws-llama65b-vs-chinchilla-palm", "laws-7b-improves-after-1t"]:
+        assert (by_id[none].verdict, by_id[none].basis) == ("unverifiable", "none")
+    assert by_id["laws-gpt4-tokens-per-active-param"].verdict == "unverifiable"
+    assert not any(r.verdict == "consistent" and r.basis == "from-claim" for r in by_id.values())
+
+
+def test_one_v100_counts_memory_in_gib():
+    # LLaMA-13B's 26e9 bytes of fp16 weights are 24.2 GiB: it fits a 32 GiB V100, not a 16 GiB one
+    assert hardware.V100_SXM2.hbm_bytes == 32 * GiB
+    mem = kv_cache.serving_bytes(presets.get("llama-13b"), bytes_per_value=2)
+    assert mem.devices_needed(hardware.V100_SXM2.hbm_bytes) == 1
+    assert mem.devices_needed(published.get("v100.hbm_bytes_16gb").value) == 2
+
+
+def test_llama3_8b_repays_its_over_training_within_its_training_tokens():
+    preset = presets.preset("llama3-8b")
+    n = counting.param_count(preset.config)
+    assert preset.train_tokens / n == pytest.approx(1868, rel=0.001)  # ~94× Chinchilla's ~20
+    for law in LAWS:
+        t = lifetime.compare_to_compute_optimal(law, n, preset.train_tokens)
+        assert t.extra_training_flops > 0 and 0 < t.break_even_tokens < preset.train_tokens
+    t = lifetime.compare_to_compute_optimal(BESIROGLU, n, preset.train_tokens)
+    assert lifetime.served_tokens_for_optimum(BESIROGLU, n, t.target_loss) > 10 * preset.train_tokens
 
 
 def test_every_laws_claim_lives_on_one_of_the_two_pages():

@@ -62,6 +62,22 @@ def test_epoch_values_add_up_to_the_effective_tokens():
     assert sum(values) == pytest.approx(mixtures.effective_tokens(10, 1.0), rel=1e-12)
 
 
+def test_marginal_value_is_the_derivative_of_the_effective_tokens():
+    u, h = 1e9, 1e3
+    for e in (1.5, 4.0, 22.0, 100.0):
+        d = e * u
+        slope = (mixtures.effective_tokens(d + h, u) - mixtures.effective_tokens(d - h, u)) / (2 * h)
+        assert mixtures.marginal_value(e) == pytest.approx(slope, rel=1e-5)
+    assert mixtures.marginal_value(0.5) == 1.0 and mixtures.marginal_value(1.0) == 1.0
+
+
+@pytest.mark.parametrize("fraction", [0.9, 0.25, 0.01])
+def test_epochs_at_marginal_value_is_one_plus_r_star_log_of_the_inverse(fraction):
+    assert mixtures.epochs_at_marginal_value(fraction) == pytest.approx(1 + LAW.rd_star * math.log(1 / fraction))
+    half = mixtures.epochs_at_marginal_value(fraction, r_star=LAW.rd_star / 2)
+    assert half - 1 == pytest.approx((mixtures.epochs_at_marginal_value(fraction) - 1) / 2)
+
+
 @pytest.mark.parametrize("fraction", [0.9, 0.5, 0.2])
 def test_epochs_at_value_inverts_repeat_value(fraction):
     e = mixtures.epochs_at_value(fraction)
@@ -133,6 +149,8 @@ def test_gpt4_unique_tokens_are_half_to_a_quarter_of_its_13t():
         (lambda: mixtures.effective_params(1e9, 2e9), "unique_params"),
         (lambda: mixtures.epoch_value(0), "k >= 1"),
         (lambda: mixtures.epochs_at_value(1.5), "fraction"),
+        (lambda: mixtures.epochs_at_marginal_value(0), "fraction"),
+        (lambda: mixtures.marginal_value(4, r_star=-1), "r_star"),
         (lambda: mixtures.published_mixture("gpt4"), "choose 'llama' or 'gpt3'"),
         (lambda: mixtures.published_mixture("llama").get("reddit", "epochs"), "unknown source"),
         (lambda: mixtures.published_mixture("llama").implied_epochs(), "dataset_tokens"),
@@ -175,6 +193,45 @@ def test_repetition_runs_shrink_the_pool_not_the_budget_and_are_deterministic():
     assert all(math.isfinite(r.val_loss) for r in runs)
 
 
+def test_repetition_seeds_differ_by_seed_and_over_seeds_pairs_each_seed_with_its_fresh_run():
+    corpus, cfg = _tiny()
+    kw = dict(epochs=(1, 4), steps=10, batch_size=4, eval_batches=2)
+    by_seed = repetition.repetition_seeds(cfg, corpus.train, corpus.val, seeds=(0, 1, 2), **kw)
+    assert list(by_seed) == [0, 1, 2]
+    assert [r.val_loss for r in by_seed[0]] == [
+        r.val_loss for r in repetition.repetition_runs(cfg, corpus.train, corpus.val, seed=0, **kw)
+    ]
+    assert len({by_seed[s][0].val_loss for s in by_seed}) == 3  # a seed changes the run
+    loss = repetition.over_seeds(by_seed)
+    gap = repetition.over_seeds(by_seed, relative_to=1)
+    assert [s.epochs for s in loss] == [1.0, 4.0] and all(s.n == 3 for s in loss)
+    assert gap[0].values == (0.0, 0.0, 0.0)
+    paired = [by_seed[s][1].val_loss - by_seed[s][0].val_loss for s in (0, 1, 2)]
+    assert gap[1].mean == pytest.approx(np.mean(paired)) and gap[1].std == pytest.approx(np.std(paired, ddof=1))
+
+
+def test_over_seeds_gives_the_students_t_interval():
+    s = repetition.OverSeeds(4.0, (1.0, 2.0, 3.0))
+    assert (s.mean, s.std) == (2.0, 1.0)
+    assert s.half_width == pytest.approx(4.302652729911275 / math.sqrt(3))  # t(0.975, 2)
+    assert s.low < s.mean < s.high
+
+
+def test_repetition_seeds_and_over_seeds_refuse_bad_input():
+    corpus, cfg = _tiny()
+    with pytest.raises(ValueError, match="seeds="):
+        repetition.repetition_seeds(cfg, corpus.train, corpus.val, seeds=(0,), steps=2, batch_size=2)
+    with pytest.raises(ValueError, match="not seed="):
+        repetition.repetition_seeds(cfg, corpus.train, corpus.val, seed=0, steps=2, batch_size=2)
+    run = repetition.RepetitionRun(1.0, 10, 10, 1.0, 1.0)
+    with pytest.raises(ValueError, match="at least two"):
+        repetition.over_seeds({0: [run]})
+    with pytest.raises(ValueError, match="quantity"):
+        repetition.over_seeds({0: [run], 1: [run]}, quantity="loss")
+    with pytest.raises(ValueError, match="relative_to"):
+        repetition.over_seeds({0: [run], 1: [run]}, relative_to=2)
+
+
 def test_repetition_runs_refuse_a_pool_smaller_than_one_epoch():
     corpus, cfg = _tiny()
     with pytest.raises(ValueError, match="pass more tokens"):
@@ -187,14 +244,43 @@ def test_repetition_runs_refuse_a_pool_smaller_than_one_epoch():
 
 
 def test_data_claims_verdicts():
-    by_id = {r.id: r for r in claims.evaluate() if r.id.startswith("data-")}
-    assert by_id["data-llama-public-only"].verdict == "consistent"
-    assert by_id["data-llama-mixture"].verdict == "consistent"
-    assert by_id["data-llama-books-177gb"].computed == pytest.approx(177e9)
-    assert by_id["data-llama-dataset-size"].verdict == "inconsistent"
-    assert by_id["data-llama-wikipedia-epochs"].computed == pytest.approx(2.45)
-    assert by_id["data-gpt3-sources"].verdict == "consistent"
-    assert by_id["data-diminishing-returns"].computed == 1.0
-    assert by_id["data-gpt4-13t-epochs"].verdict == "unverifiable"
+    by_id = {r.id: r for r in claims.evaluate(page="scaling/data")}
+    assert len(by_id) == 23
+    expected = {
+        "consistent": {
+            "data-llama-public-only",
+            "data-others-private",
+            "data-llama-tokens-65b-33b",
+            "data-llama-tokens-7b",
+            "data-llama-mixture",
+            "data-llama-wikipedia-epochs",
+            "data-llama-books-epochs",
+            "data-llama-rest-once",
+            "data-llama-books-177gb",
+            "data-diminishing-returns",
+            "data-gpt3-sources",
+            "data-ligo-datasets",
+        },
+        "inconsistent": {"data-llama-dataset-size"},
+        "out of scope": {"data-cost-drivers", "data-chinese-data-gap", "data-user-opt-out", "data-storage-costs"},
+    }
+    for verdict, ids in expected.items():
+        assert {i for i, r in by_id.items() if r.verdict == verdict} == ids, verdict
+    rest = set(by_id) - set().union(*expected.values())
+    assert all(by_id[i].verdict == "unverifiable" and by_id[i].basis == "none" for i in rest)
+    # yes/no claims are stated as True and computed as yes or no, never as "1 = holds"
+    yes_no = [r for r in by_id.values() if r.kind == "yes/no"]
+    assert len(yes_no) == 5 and all(r.claimed is True and r.unit == "yes/no" for r in yes_no)
+    # "about two" epochs is one significant digit: 2.45 rounds to 2, 2.6 would not
+    wiki = by_id["data-llama-wikipedia-epochs"]
+    assert wiki.computed == pytest.approx(2.45) and wiki.rel_tol == pytest.approx(0.25)
+    assert claims.verdict(2, 2.6) == "inconsistent"
+    # the 177GB of Section 3.6 is what Table 1's disk sizes sum to, to the gigabyte
+    assert by_id["data-llama-books-177gb"].computed == pytest.approx(177e9, abs=0.5e9)
+    # the unique data is 10% short of the 1.4T trained on, beyond the ±0.05T of "1.4T"
+    size = by_id["data-llama-dataset-size"]
+    assert size.computed < 1.4e12 * (1 - size.rel_tol)
+    assert by_id["data-llama-mixture"].rel_tol == pytest.approx(claims.tolerance(0.935, digits=2))
+    assert by_id["data-gpt4-instruction-data"].bound == ">="
     rule = [d / n for n, _, d in laws.HOFFMANN_TABLE3_APPROACH1]
     assert 19.5 < min(rule) and max(rule) < 23

@@ -382,14 +382,47 @@ def test_balance_summaries_of_a_run_by_hand():
         moe_balance.dropped_fraction(_RUN, 1.25)
 
 
-def test_stored_balance_run_shows_the_switch_collapse_at_step_21():
+def test_stored_balance_run_shows_the_switch_collapse_at_step_21_in_every_seed():
     from llmscale import experiments
     from llmscale.experiments import moe_balance
 
-    runs = experiments.load("moe-balance")["data"]["runs"]
-    run = runs["switch-top1/no-aux"]
-    i = run["steps"].index(21)
-    rho, entropy = moe_balance.imbalance(run)
-    assert rho[i] == 8.0 and entropy[i] == 0.0  # one expert took every token
-    assert moe_balance.load_shares(run, 21).max() == 1.0
-    assert moe_balance.late_balance(run).rho > moe_balance.late_balance(runs["switch-top1/aux"]).rho
+    data = experiments.load("moe-balance")["data"]
+    runs = data["runs"]
+    assert len(data["seeds"]) >= 3 and all([r["seed"] for r in runs[name]] == data["seeds"] for name in runs)
+    first = runs["switch-top1/no-aux"][0]
+    i = first["steps"].index(21)
+    rho, entropy = moe_balance.imbalance(first)
+    assert rho[i] == 8.0 and entropy[i] == 0.0  # seed 0: one expert took every token
+    for off, on in zip(runs["switch-top1/no-aux"], runs["switch-top1/aux"]):
+        assert moe_balance.load_shares(off, 21).max() > 0.95
+        assert moe_balance.late_balance(off).rho > moe_balance.late_balance(on).rho
+
+
+def test_over_seeds_gives_mean_sd_and_standard_error():
+    from llmscale.experiments import moe_balance
+
+    s = moe_balance.over_seeds([1.0, 2.0, 3.0, 6.0])
+    assert s.mean == 3.0 and s.sd == pytest.approx((14 / 3) ** 0.5) and s.se == pytest.approx(s.sd / 2)
+    assert (s.low, s.high) == (1.0, 6.0) and s.values == (1.0, 2.0, 3.0, 6.0)
+    with pytest.raises(ValueError, match="values"):
+        moe_balance.over_seeds([1.0])
+
+
+def test_balance_experiment_trains_every_setting_once_per_seed(monkeypatch):
+    from llmscale.experiments import moe_balance
+
+    calls = []
+
+    def fake_run(size, gating, aux, seed, device):
+        calls.append((gating, aux, seed))
+        return {"seed": seed}
+
+    monkeypatch.setattr(moe_balance, "_one_run", fake_run)
+    monkeypatch.setattr(moe_balance, "_sweep", lambda net, size, device: [])
+    data = moe_balance._balance("tiny", "cpu")
+    assert data["seeds"] == list(moe_balance.SEEDS) and len(moe_balance.SEEDS) >= 3
+    assert sorted(calls) == sorted(
+        (g, aux, seed) for g in moe_balance.GATINGS for aux in (True, False) for seed in moe_balance.SEEDS
+    )
+    for name, per_seed in data["runs"].items():
+        assert [r["seed"] for r in per_seed] == list(moe_balance.SEEDS), name

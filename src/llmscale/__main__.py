@@ -16,7 +16,8 @@ def main(argv: list[str] | None = None) -> int:
     run_p.add_argument("--device", default="cpu", help="cpu, cuda, mps or auto")
     run_p.add_argument("--out", default=None, help="folder to write to (default: the package's results)")
     sub.add_parser("list", help="list the experiments")
-    sub.add_parser("claims", help="print the claims ledger")
+    c = sub.add_parser("claims", help="print the claims ledger (a Markdown table and the counts per verdict)")
+    c.add_argument("--json", action="store_true", help="print the records as JSON instead")
     sub.add_parser("presets", help="print the published models and their parameter counts")
     student_p = sub.add_parser("student", help="write the student edition of the notebooks (no solutions)")
     student_p.add_argument("--notebooks", default="notebooks", help="the book's notebooks folder")
@@ -51,8 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     elif args.cmd == "claims":
         from . import claims
 
-        print(claims.table())
-        print(claims.counts())
+        if args.json:
+            print(claims.to_json())
+        else:
+            print(claims.table())
+            print(claims.counts())
     elif args.cmd == "student":
         from . import teaching
 

@@ -334,7 +334,9 @@ _add(
         "and d_model=10752 (84 heads of 128), so that one expert's 120 feed-forward layers hold "
         "8·d²·120 ≈ 111B and multi-head attention 4·d²·120 ≈ 55B; the cl100k vocabulary "
         "(100,256 tokens), untied embeddings, an 8k context. The leak also mentions multi-query "
-        "attention, which would halve the attention parameters: the figures cannot all hold.",
+        "attention: with these widths (d_ff = 4·d) it would hold only half the 55B, but a wider "
+        "model with narrower experts (d ≈ 15.1k, d_ff ≈ 2·d) meets both figures with multi-query "
+        "attention (the expert-arithmetic page solves for it). The preset keeps multi-head attention.",
     )
 )
 

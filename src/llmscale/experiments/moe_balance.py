@@ -6,7 +6,8 @@ settings: Switch top-1 and Mixtral top-2 gating, each with the Switch balancing 
 `SEEDS` (the seed fixes the initial weights and the order of the batches). Every `log_every`
 steps the assignments per expert of each layer are recorded; at the end the trained routers,
 and the untrained ones of each seed, are run on validation batches at a sweep of capacity
-factors.
+factors. The twenty runs took about ten minutes on the book's 2-core machine while other jobs
+shared it (five minutes of CPU time, one thread).
 
 The learning rate is constant after 20 warm-up steps, so a run of n steps is exactly the
 first n steps of a longer one: the page re-runs a prefix live and compares. Runs use one CPU

@@ -3,9 +3,11 @@
 From the paper (Language Models are Few-Shot Learners): the training compute of every size
 (Table D.1), the 300B training tokens, and the training mixture, row by row (Table 2.2: tokens,
 weight in the training mix, epochs elapsed at 300B tokens; Section 2.2: Common Crawl's size
-and which sources were released). Not from the paper, and marked so below: 175B's GPUs, days,
-energy and emissions (Patterson et al. 2021, who obtained them from OpenAI), its throughput per
-GPU (quoted by Chowdhery et al. 2022) and Lambda's cost estimate (Li 2020).
+and which sources were released; Section 2.3: the GPUs were V100s). Not from the paper, and
+marked so below: 175B's GPU count, days, power, energy and emissions (Patterson et al. 2021,
+Table 4), its throughput per GPU (which Chowdhery et al. 2022 say OpenAI reported through
+Patterson et al.), the size of the machine Microsoft built for OpenAI (its May 2020
+announcement) and Lambda's cost estimate (Li 2020), a separate estimate with its own hours.
 
 Keys: `gpt3-<size>.<field>` for one model, `gpt3.<field>` for the family and
 `gpt3.<source>_<field>` for the mixture's rows. Whether a source is public is recorded as
@@ -24,7 +26,12 @@ _GPT3_T22 = (
     "tokens, weight in training mix, epochs elapsed when training for 300B tokens)"
 )
 _GPT3_S22 = "Brown et al. 2020, Section 2.2"
+_GPT3_S23 = "Brown et al. 2020, Section 2.3"
 _PATTERSON = "Patterson et al. 2021, Carbon Emissions and Large Neural Network Training, Table 4"
+_MSFT = (
+    "Microsoft, 'Microsoft announces new supercomputer, lays out vision for future AI work' "
+    "(Microsoft blog, Build 2020, 19 May 2020), on the supercomputer built in Azure for OpenAI"
+)
 
 # Table 2.2: (key, label, tokens, weight, epochs elapsed); Common Crawl's tokens and weight are
 # in FIGURES below, with their own sources.
@@ -88,10 +95,49 @@ FIGURES: dict[str, Figure] = {
     "gpt3.common_crawl_raw_bytes": Figure(
         45e12, "byte", _GPT3_S22 + ": '45TB of compressed plaintext before filtering'"
     ),
-    # GPT-3 175B's run. Not in the GPT-3 paper: Patterson et al. 2021 obtained these from OpenAI.
-    "gpt3-175b.n_gpus": Figure(10_000, "GPU", _PATTERSON + ": 10,000 V100 GPUs"),
-    "gpt3-175b.train_days": Figure(14.8, "day", _PATTERSON + ": training time 14.8 days"),
-    "gpt3-175b.energy_mwh": Figure(1287, "MWh", _PATTERSON + ": 1,287 MWh"),
+    # The hardware, from the paper: V100s, and no count.
+    "gpt3.trained_on_v100": Figure(
+        1,
+        "1 = yes",
+        _GPT3_S23 + ": 'All models were trained on V100 GPU's on part of a high-bandwidth cluster "
+        "provided by Microsoft' (no GPU count, no training time)",
+    ),
+    # The machine, from Microsoft's announcement, nine days before the GPT-3 paper (28 May 2020).
+    "gpt3.azure_supercomputer_gpus": Figure(
+        10_000,
+        "GPU",
+        _MSFT + ": 'more than 285,000 CPU cores, 10,000 GPUs and 400 gigabits per second of network "
+        "connectivity for each GPU server'; it names neither the GPU model nor GPT-3",
+    ),
+    "gpt3.azure_supercomputer_cpu_cores": Figure(
+        285_000, "CPU core", _MSFT + ": 'more than 285,000 CPU cores' (a lower bound)"
+    ),
+    # GPT-3 175B's run. Not in the GPT-3 paper. Patterson et al.'s row is one calculation, not
+    # four measurements (tests/test_compute_cost.py redoes it): the paper's 3.14e23 FLOPs at the
+    # 24.6 TFLOP/s per GPU OpenAI reported are 3.546M GPU-hours; over 10,000 GPUs 14.77 days
+    # (printed 14.8); at 330 W per GPU and PUE 1.1, 1,287 MWh. OpenAI published no count: the
+    # GPT-3 paper says the models ran on "part of" a Microsoft cluster, and 10,000 is also the
+    # size of the machine Microsoft announced. The book treats it as an assumed count, and the
+    # days that follow from it as arithmetic.
+    "gpt3-175b.n_gpus": Figure(
+        10_000,
+        "GPU",
+        _PATTERSON + ": 10,000 V100 processors for GPT-3 (not in the GPT-3 paper; the same number "
+        "as the GPUs of the machine in Microsoft's May 2020 announcement; the row's days and energy are "
+        "computed from it)",
+    ),
+    "gpt3-175b.train_days": Figure(
+        14.8,
+        "day",
+        _PATTERSON + ": training time 14.8 days, which is 3.14e23 FLOPs / (10,000 GPUs × 24.6 TFLOP/s) = 14.77 days",
+    ),
+    "gpt3-175b.system_watts_per_gpu": Figure(
+        330, "W", _PATTERSON + ": average system power per processor (host, memory, network included) 330 W"
+    ),
+    "gpt3-175b.pue": Figure(1.1, "ratio", _PATTERSON + ": PUE 1.1 of the Microsoft datacenter"),
+    "gpt3-175b.energy_mwh": Figure(
+        1287, "MWh", _PATTERSON + ": 1,287 MWh, which is 3.546M GPU-hours × 330 W × PUE 1.1"
+    ),
     "gpt3-175b.tco2e": Figure(552, "tCO2e", _PATTERSON + ": 552 net tCO2e"),
     # Not in the GPT-3 paper: the PaLM paper (Chowdhery et al. 2022) quoting Patterson et al.
     "gpt3-175b.tflops_per_gpu": Figure(
@@ -107,7 +153,12 @@ FIGURES: dict[str, Figure] = {
         "Li 2020, OpenAI's GPT-3 Language Model: A Technical Overview (Lambda blog): "
         "$4.6M on the lowest-priced V100 cloud instance",
     ),
-    "gpt3-175b.lambda_v100_years": Figure(355, "V100-year", "Li 2020 (Lambda blog): 355 years on a single V100"),
+    "gpt3-175b.lambda_v100_years": Figure(
+        355,
+        "V100-year",
+        "Li 2020 (Lambda blog): 355 years on a single V100, an estimate, not a measurement (355 "
+        "V100-years is the paper's 3.14e23 FLOPs at 28 TFLOP/s per V100)",
+    ),
 }
 
 # The mixture's rows, Table 2.2, and whether each source is public.

@@ -1,6 +1,7 @@
 """GPT-4: the leaked figures, none of them published by OpenAI.
 
-They come from the July 2023 leak as the seed article 000_4ec7ba283c4a0447.txt reports it, or
+They come from the July 2023 leak as the seed article reports it (Metaverse Post's Persian-language
+article of 11 July 2023, `llmscale.articles.get("gpt4-leak")`), or
 (where the seed is silent) from the SemiAnalysis report that the leak came from (Patel & Wong
 2023, 'GPT-4 Architecture, Infrastructure, Training Dataset, Costs, Vision, MoE'); each source
 string says which. Training compute, GPUs, days, MFU and cost; epochs of the data; the
@@ -10,17 +11,17 @@ configuration are the preset `gpt4`.
 
 from __future__ import annotations
 
+from ..articles import get as _article
 from . import Figure
 
+_ARTICLE = _article("gpt4-leak").name  # the seed article, as pages cite it
 _LEAK = (
     "Patel & Wong 2023, GPT-4 Architecture, Infrastructure, Training Dataset, Costs, Vision, MoE "
-    "(SemiAnalysis, 10 July 2023), as reported in 000_4ec7ba283c4a0447.txt; OpenAI published none "
+    f"(SemiAnalysis, 10 July 2023), as reported in {_ARTICLE}; OpenAI published none "
     "of these figures"
 )
-_LEAK_SHORT = (
-    "Patel & Wong 2023 (SemiAnalysis), as reported in 000_4ec7ba283c4a0447.txt; OpenAI published none of these figures"
-)
-_SEED = "000_4ec7ba283c4a0447.txt (the July 2023 GPT-4 leak as reported)"
+_LEAK_SHORT = f"Patel & Wong 2023 (SemiAnalysis), as reported in {_ARTICLE}; OpenAI published none of these figures"
+_SEED = f"{_ARTICLE} (the July 2023 GPT-4 leak as reported)"
 _SEMI = (
     "Patel and Wong 2023, 'GPT-4 Architecture, Infrastructure, Training Dataset, Costs, "
     "Vision, MoE', SemiAnalysis (the leak's source; not in the seed article)"

@@ -71,7 +71,13 @@ FIGURES: dict[str, Figure] = {
         "Touvron et al. 2023, Section 2.4: 'training over our dataset containing 1.4T tokens "
         "takes approximately 21 days'",
     ),
-    # What the paper says other models were trained on.
+    # What the paper says of its own books and papers, and of what other models were trained on.
+    "llama.books_arxiv_bytes": Figure(
+        177e9,
+        "byte",
+        "Touvron et al. 2023, Section 3.6 (MMLU): books and academic papers (ArXiv, Gutenberg and "
+        "Books3) 'that sums up to only 177GB'",
+    ),
     "llama.others_books_bytes": Figure(
         2e12,
         "byte",

@@ -14,8 +14,16 @@ Approach 2 (their §3.2) fits, for each compute budget C, a parabola to the loss
 its vertex is the compute-optimal size N*(C). A power law N*(C) = k·Cᵃ fitted to the vertices
 gives the exponent a (and the same with D gives b).
 
-Uncertainty comes from the bootstrap: resample the runs with replacement, refit, and read
-percentiles of the refitted values.
+Uncertainty comes from the bootstrap, which keeps every resample: approach 3 resamples the runs
+with replacement and refits (`bootstrap_law`); approach 2 keeps the sizes trained at each budget
+and resamples the residuals of its parabolas (`bootstrap_isoflop`), since resampling four or five
+runs per budget leaves most resamples without three distinct sizes at some budget, and keeping
+only those that still show a minimum would condition the interval on that selection.
+
+A caution on floors. Every fitted floor lies below (or, for approach 3, at most a little above)
+the lowest loss it is fitted to, whatever the true floor: the law adds positive terms to E, and
+`fit_loss_frontier` imposes E <= min(losses). An upper bracket "E < best run" therefore holds by
+construction and is no evidence about the true floor; only a bracket that could have failed is.
 """
 
 from __future__ import annotations
@@ -179,6 +187,8 @@ def fit_law(
     (a, b, e, α, β)) and the lowest optimum is kept. n_starts=len(grid) runs L-BFGS from every
     grid point, as the paper does; the best few give the same optimum far faster.
     With `fixed_E` (nats/token) the floor is held at that value and the other four are fitted.
+    Since A/N^α and B/D^β are positive, a fitted E lies below the losses of the runs the law
+    fits, whatever the true floor: "E < best run" is built into the fit, no evidence about E.
     """
     n, d, l = _check_runs(n_params, tokens, losses)
     if not delta > 0:
@@ -226,20 +236,50 @@ PARAMETERS = ("E", "A", "B", "alpha", "beta", "a", "b")
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """Refitted values over bootstrap resamples of the runs: `samples[name]` is an array."""
+    """Refitted values over bootstrap resamples of the runs: `samples[name]` is an array with
+    one value per resample, all `n_boot` of them kept.
+
+    NaN marks a resample whose refit has no value for `name` (in approach 2, some budget's
+    curve has no minimum: `n_no_minimum` counts them). `n_outside` counts resamples kept with
+    some budget's minimum outside the sizes trained (an extrapolated vertex).
+    """
 
     samples: dict[str, np.ndarray]
     n_boot: int
     seed: int
+    n_no_minimum: int = 0
+    n_outside: int = 0
 
     def interval(self, name: str, level: float = 0.8) -> tuple[float, float]:
-        """The central `level` percentile interval of `name` (0.8: 10th to 90th percentile)."""
+        """The central `level` percentile interval of `name` (0.8: 10th to 90th percentile).
+
+        A resample without a value (NaN) counts as unbounded: below every value for the lower
+        end, above every value for the upper, so that an end becomes ±inf once such resamples
+        fill its tail. Dropping them instead would condition the interval on the resamples
+        that happened to give a value.
+        """
         if name not in self.samples:
             raise ValueError(f"name={name!r} is not bootstrapped; choose one of {sorted(self.samples)}")
         if not 0 < level < 1:
             raise ValueError(f"level={level!r} must be in (0, 1), e.g. 0.8 for the 10th-90th percentiles")
-        lo, hi = np.percentile(self.samples[name], [50 * (1 - level), 50 * (1 + level)])
-        return float(lo), float(hi)
+        x = np.asarray(self.samples[name], dtype=float)
+        missing = int(np.isnan(x).sum())
+        values = np.sort(x[~np.isnan(x)])
+        lo = _percentile(np.concatenate([np.full(missing, -np.inf), values]), 50 * (1 - level))
+        hi = _percentile(np.concatenate([values, np.full(missing, np.inf)]), 50 * (1 + level))
+        return lo, hi
+
+
+def _percentile(sorted_x: np.ndarray, q: float) -> float:
+    """np.percentile's default (linear) of a sorted array that may hold ±inf at its ends:
+    an end that interpolates with an infinite neighbour is that infinity."""
+    pos = (len(sorted_x) - 1) * q / 100
+    i, j = int(np.floor(pos)), int(np.ceil(pos))
+    a, b = float(sorted_x[i]), float(sorted_x[j])
+    if not np.isfinite(a) or not np.isfinite(b):
+        return a if not np.isfinite(a) else b
+    t = pos - i
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t  # as NumPy interpolates
 
 
 def _law_values(law: ParametricLaw) -> dict[str, float]:
@@ -258,7 +298,7 @@ def bootstrap_law(
     start: LawFit | None = None,
     fixed_E: float | None = None,
 ) -> Bootstrap:
-    """Refit the law on `n_boot` resamples (with replacement) of the runs.
+    """Refit the law on `n_boot` resamples (with replacement) of the runs; every resample is kept.
 
     Each refit starts L-BFGS from the `n_starts` best grid points and from `start` (the fit to
     all runs, if given), so a resample finds the same basin the full data did when it is there.
@@ -394,11 +434,52 @@ class LossFrontier:
         return self.E + self.K * (np.asarray(compute, dtype=float) / self.c_ref) ** (-self.gamma)
 
 
+LOG_K_BOUNDS = (-30.0, 10.0)  # K between e^-30 and e^10 nats: far beyond any frontier here
+GAMMA_BOUNDS = (1e-4, 10.0)
+
+
+def _frontier_linear_part(u: np.ndarray, y: np.ndarray, top: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each row of u = (C/c_ref)^(−γ) (one row per γ), the least-squares E in [0, top] and
+    K in the bounds of LOG_K_BOUNDS of y ≈ E + K·u, and its sum of squares.
+
+    The problem is a convex quadratic in (E, K) on a box: its minimum is the unconstrained one
+    when that lies in the box, else the best of the minima on the box's four sides.
+    """
+    k_min, k_max = np.exp(LOG_K_BOUNDS[0]), np.exp(LOG_K_BOUNDS[1])
+    u_mean, y_mean = u.mean(axis=1), y.mean()
+    du = u - u_mean[:, None]
+    k_free = (du @ (y - y_mean)) / (du * du).sum(axis=1)
+    candidates = [(y_mean - k_free * u_mean, k_free)]
+    uu = (u * u).sum(axis=1)
+    for e_side in (0.0, top):  # E at a bound, K its best value there
+        candidates.append((np.full(len(u), e_side), np.clip((u @ (y - e_side)) / uu, k_min, k_max)))
+    for k_side in (k_min, k_max):  # K at a bound, E its best value there
+        candidates.append((np.clip(y_mean - k_side * u_mean, 0.0, top), np.full(len(u), k_side)))
+    best_e, best_k, best_sse = None, None, None
+    for e, k in candidates:
+        sse = ((e[:, None] + k[:, None] * u - y) ** 2).sum(axis=1)
+        feasible = (e >= 0) & (e <= top) & (k >= k_min) & (k <= k_max)
+        sse = np.where(feasible, sse, np.inf)
+        if best_sse is None:
+            best_e, best_k, best_sse = e, k, sse
+        else:
+            better = sse < best_sse
+            best_e, best_k, best_sse = (
+                np.where(better, e, best_e),
+                np.where(better, k, best_k),
+                np.where(better, sse, best_sse),
+            )
+    return best_e, best_k, best_sse
+
+
 def fit_loss_frontier(budgets, min_losses) -> LossFrontier:
     """Least-squares fit of L*(C) = E + K·(C/c_ref)^(−γ) to the best loss at each budget.
 
-    E is kept between 0 and the lowest loss given (a floor above a measured loss is no floor).
-    A trust-region least squares runs from a small grid of starts, and the best optimum is kept.
+    E is kept between 0 and the lowest loss given (a floor above a measured loss is no floor),
+    so the fitted floor never exceeds the lowest loss: that upper bracket is built in, and says
+    nothing about the true floor. For a given γ the law is linear in E and K, which are solved
+    exactly (`_frontier_linear_part`); γ is searched on a grid over GAMMA_BOUNDS and refined
+    by Brent's method between the best grid point's neighbours.
     """
     c, y = _paired("budgets", budgets, "min_losses", min_losses)
     if len(np.unique(c)) < 4:
@@ -412,26 +493,19 @@ def fit_loss_frontier(budgets, min_losses) -> LossFrontier:
     x = np.log(c / c_ref)
     top = float(y.min())
 
-    def residuals(theta):
-        e, log_k, gamma = theta
-        return e + np.exp(log_k - gamma * x) - y
+    def fit_at(gammas):
+        return _frontier_linear_part(np.exp(-np.outer(gammas, x)), y, top)
 
-    best = None
-    for e0 in np.linspace(0.0, top, 5)[:-1]:
-        for gamma0 in (0.2, 1.0):
-            log_k0 = float(np.log(max(y[np.argmin(x)] - e0, 1e-6)))
-            res = optimize.least_squares(
-                residuals,
-                (e0, log_k0, gamma0),
-                bounds=([0.0, -30.0, 1e-4], [top, 10.0, 10.0]),
-                xtol=1e-12,
-                ftol=1e-12,
-                gtol=1e-12,
-            )
-            if best is None or res.cost < best.cost:
-                best = res
-    e, log_k, gamma = (float(v) for v in best.x)
-    return LossFrontier(E=e, K=float(np.exp(log_k)), gamma=gamma, c_ref=c_ref)
+    grid = np.geomspace(*GAMMA_BOUNDS, 241)
+    sse = fit_at(grid)[2]
+    i = int(np.argmin(sse))
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(
+        lambda g: float(fit_at(np.array([g]))[2][0]), bounds=(lo, hi), method="bounded", options={"xatol": 1e-12}
+    )
+    gamma = float(res.x) if res.fun <= sse[i] else float(grid[i])
+    e, k, _ = fit_at(np.array([gamma]))
+    return LossFrontier(E=float(e[0]), K=float(k[0]), gamma=gamma, c_ref=c_ref)
 
 
 @dataclass(frozen=True)
@@ -514,30 +588,75 @@ def leave_one_budget_out(
     }
 
 
-def bootstrap_isoflop(budgets, n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0) -> Bootstrap:
-    """Exponents a, b of approach 2 over resamples of the runs within each budget (and, with
-    four budgets or more, the floor E and exponent gamma of the loss frontier).
+def _leverages(x: np.ndarray) -> np.ndarray:
+    """Diagonal of the hat matrix of a least-squares parabola in x: how much each point pulls
+    the fitted curve towards itself (3 of them sum to 3)."""
+    q, _ = np.linalg.qr(np.vander(x, 3))
+    return (q * q).sum(axis=1)
 
-    Resamples whose parabola has no minimum (too few distinct sizes, or bending down) are
-    skipped; `n_boot` in the result counts the ones kept.
+
+def isoflop_residuals(budgets, n_params, losses) -> tuple[np.ndarray, np.ndarray]:
+    """Each run's loss on its budget's parabola in log N, and its residual from it, divided by
+    sqrt(1 − leverage) so that it has the variance of the noise (Davison and Hinkley's modified
+    residuals); a run its parabola passes through exactly (three sizes) gives a residual of 0.
+    Returns (fitted, residuals), both in nats/token, in the order of the runs."""
+    c = np.asarray(budgets, dtype=float).ravel()
+    n, l = _paired("n_params", n_params, "losses", losses)
+    if len(c) != len(n):
+        raise ValueError(f"budgets must have one value per run, got {len(c)} for {len(n)} runs")
+    fitted, resid = np.empty_like(l), np.zeros_like(l)
+    for level in np.unique(c):
+        at = np.flatnonzero(c == level)
+        p = fit_parabola(n[at], l[at])
+        fitted[at] = p(n[at])
+        h = _leverages(np.log(n[at]))
+        free = h < 1 - 1e-9
+        resid[at[free]] = (l[at] - fitted[at])[free] / np.sqrt(1 - h[free])
+    return fitted, resid
+
+
+def bootstrap_isoflop(budgets, n_params, tokens, losses, *, n_boot: int = 200, seed: int = 0) -> Bootstrap:
+    """Exponents a, b of approach 2 over `n_boot` residual resamples (and, with four budgets or
+    more, the floor E and exponent gamma of the loss frontier); every resample is kept.
+
+    The sizes trained stay as they are: each resample adds to every run's fitted loss
+    (`isoflop_residuals`) a residual drawn with replacement from its own budget's residuals,
+    centred (the runs of a small budget scatter far more than those of a large one), and
+    refits. Resampling the runs themselves would leave a budget of four or five runs with fewer
+    than three distinct sizes in a third of the resamples, and keeping only those with a
+    minimum everywhere would condition the interval on that selection. A resample in which some
+    budget's curve bends down has no minimum there: its values are NaN, counted in
+    `n_no_minimum`, and `Bootstrap.interval` treats them as unbounded (the optimum may lie
+    anywhere beyond the sizes trained). One whose minimum lies outside the sizes trained is kept
+    (an extrapolated vertex) and counted in `n_outside`.
     """
     c = np.asarray(budgets, dtype=float).ravel()
     n, d, l = _check_runs(n_params, tokens, losses)
+    if len(c) != len(n):
+        raise ValueError(f"budgets must have one value per run, got {len(c)} for {len(n)} runs")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 2:
         raise ValueError(f"n_boot={n_boot!r} must be an integer >= 2, e.g. 200")
-    rng = np.random.default_rng(seed)
+    fitted, resid = isoflop_residuals(c, n, l)
     groups = [np.flatnonzero(c == level) for level in np.unique(c)]
-    out: dict[str, list[float]] = {"a": [], "b": [], "E": [], "gamma": []}
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(g, len(g)) for g in groups])
+    centred = [resid[g] - resid[g].mean() for g in groups]
+    rng = np.random.default_rng(seed)
+    with_frontier = len(groups) >= 4
+    keys = ("a", "b", "E", "gamma") if with_frontier else ("a", "b")
+    out = {k: np.full(n_boot, np.nan) for k in keys}
+    no_minimum = outside = 0
+    for i in range(n_boot):
+        resampled = fitted.copy()
+        for g, r in zip(groups, centred):
+            resampled[g] += r[rng.integers(0, len(g), len(g))]
         try:
-            fit = fit_isoflop(c[idx], n[idx], d[idx], l[idx])
-        except ValueError:
+            fit = fit_isoflop(c, n, d, resampled)
+        except ValueError as err:
+            if "no minimum" not in str(err):
+                raise
+            no_minimum += 1  # some budget's curve bends down: no minimum there
             continue
-        out["a"].append(fit.n_opt.exponent)
-        out["b"].append(fit.d_opt.exponent)
-        if fit.frontier is not None:
-            out["E"].append(fit.frontier.E)
-            out["gamma"].append(fit.frontier.gamma)
-    samples = {k: np.array(v) for k, v in out.items() if v}
-    return Bootstrap(samples, len(out["a"]), int(seed))
+        outside += not all(p.interior for p in fit.n_parabolas + fit.d_parabolas)
+        out["a"][i], out["b"][i] = fit.n_opt.exponent, fit.d_opt.exponent
+        if with_frontier:
+            out["E"][i], out["gamma"][i] = fit.frontier.E, fit.frontier.gamma
+    return Bootstrap(out, int(n_boot), int(seed), n_no_minimum=no_minimum, n_outside=outside)

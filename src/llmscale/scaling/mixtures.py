@@ -4,8 +4,8 @@ A mixture draws a fraction w_i of its D training tokens from source i, so source
 
     D_i = w_i · D  tokens,   of which   U_i = D_i / e_i  are unique,
 
-where e_i is the number of epochs (passes) over that source; a source's disk size S_i then
-implies S_i / U_i bytes per token. Muennighoff et al. 2023 ("Scaling Data-Constrained Language
+where e_i is the number of epochs (passes) over that source; a source's disk size M_i then
+implies b_i = M_i / U_i bytes per token. Muennighoff et al. 2023 ("Scaling Data-Constrained Language
 Models") value D tokens drawn from U unique ones (R = D/U − 1 repetitions) as
 
     D' = U + U · R*_D · (1 − exp(−R / R*_D)),
@@ -67,7 +67,7 @@ def epochs_of(tokens, unique):
 
 
 def bytes_per_token(disk_bytes, unique):
-    """Bytes of text per token, S / U, for a source of S bytes holding U unique tokens."""
+    """Bytes of text per token, M / U, for a source of M bytes holding U unique tokens."""
     return scalar_or_array(number_array("disk_bytes", disk_bytes, example="3.3e12") / number_array("unique", unique))
 
 
@@ -131,7 +131,7 @@ class Mixture:
         return float(self.unique_tokens().sum())
 
     def bytes_per_token(self) -> np.ndarray:
-        """Disk bytes per unique token of each source, S_i / U_i."""
+        """Disk bytes per unique token of each source, M_i / U_i."""
         if self.disk_bytes is None:
             raise ValueError(f"mixture {self.name!r} has no disk sizes; pass disk_bytes to use bytes_per_token")
         return np.asarray(self.disk_bytes, dtype=float) / self.unique_tokens()
@@ -295,6 +295,28 @@ def epoch_value(k, r_star: float | None = None):
     return scalar_or_array(
         np.asarray(effective_tokens(k, 1.0, r_star)) - np.asarray(effective_tokens(k - 1.0, 1.0, r_star))
     )
+
+
+def marginal_value(epochs, r_star: float | None = None):
+    """dD'/dD: what one more token trained on adds, in fresh tokens, after e epochs over the
+    same data: exp(−(e − 1)/R*) (1 for e <= 1, where every token is fresh)."""
+    r_star = MUENNIGHOFF.rd_star if r_star is None else r_star
+    if not (isinstance(r_star, (int, float)) and math.isfinite(r_star) and r_star > 0):
+        raise ValueError(f"r_star={r_star!r} must be a number > 0, e.g. r_star={MUENNIGHOFF.rd_star}")
+    e = number_array("epochs", epochs, allow_zero=True, example="4")
+    return scalar_or_array(np.exp(-np.maximum(e - 1.0, 0.0) / r_star))
+
+
+def epochs_at_marginal_value(fraction: float, r_star: float | None = None) -> float:
+    """Epochs after which one more token trained on adds only `fraction` of a fresh one
+    (marginal_value = fraction), found numerically from `marginal_value`."""
+    if not (isinstance(fraction, (int, float)) and 0 < fraction < 1):
+        raise ValueError(f"fraction={fraction!r} must lie strictly between 0 and 1, e.g. 0.25")
+    f = lambda e: float(marginal_value(e, r_star)) - fraction  # noqa: E731
+    hi = 2.0
+    while f(hi) > 0:
+        hi *= 2
+    return float(brentq(f, 1.0, hi, xtol=1e-10))
 
 
 def epochs_at_value(fraction: float, r_star: float | None = None) -> float:

@@ -7,9 +7,9 @@ import math
 from ... import claims, counting, exercises, hardware, presets, published
 from ...inference import kv_cache
 from ...scaling import laws, lifetime
+from ...units import GiB
 
 LAW = laws.BESIROGLU
-HOLDS = "1 = holds"
 FP16_BYTES = 2
 
 
@@ -25,10 +25,13 @@ FP16_BYTES = 2
 def _():
     n13, n3 = presets.preset("llama-13b").n_params, presets.preset("gpt3-175b").n_params
     ratio = n3 / n13
+    low, high = 10 * (1 - claims.tolerance(10)), 10 * (1 + claims.tolerance(10))
     return ratio, (
-        f"GPT-3 has {n3 / 1e9:.1f}B parameters, LLaMA-13B {n13 / 1e9:.1f}B: {ratio:.1f}× "
-        f"fewer. 'Ten times' is the one-significant-figure rounding (tolerance 30%); it "
-        f"understates the gap."
+        f"Parameters counted from the two configurations: GPT-3 {n3 / 1e9:.1f}B, LLaMA-13B "
+        f"{n13 / 1e9:.1f}B, {ratio:.1f}× fewer ({n13 / n3:.1%} of GPT-3's). The article states "
+        f"one significant digit ('1/10', '10 times'), so anything from {low:.0f}× to {high:.0f}× "
+        f"rounds to it; {ratio:.1f}× does, though 'a tenth' understates the gap by "
+        f"{ratio / 10 - 1:.0%}."
     )
 
 
@@ -37,8 +40,9 @@ def _():
     claims.LLAMA_RELEASE,
     "LLaMA-13B can run on a single V100 GPU.",
     1,
-    "V100 GPUs (32 GB)",
+    "V100 GPUs (32 GiB) needed",
     basis="derived",
+    bound="<=",
 )
 def _():
     v100 = hardware.V100_SXM2
@@ -50,12 +54,12 @@ def _():
     need = m13.total_bytes
     return m13.devices_needed(v100.hbm_bytes), (
         f"In fp16 its {presets.preset('llama-13b').n_params / 1e9:.1f}B weights take "
-        f"{m13.weights_bytes / 1e9:.1f} GB and "
-        f"the KV cache of one full {seq}-token context {m13.kv_cache_bytes / 1e9:.2f} GB: "
-        f"{need / 1e9:.1f} GB fit one {v100.hbm_bytes / 1e9:.0f} GB V100 with "
-        f"{(v100.hbm_bytes - need) / 1e9:.1f} GB to spare. The {small / 1e9:.0f} GB V100 would "
-        f"need {m13.devices_needed(small)}; LLaMA-65B ({m65.total_bytes / 1e9:.0f} GB) needs "
-        f"{m65.devices_needed(v100.hbm_bytes)} of the 32 GB ones."
+        f"{m13.weights_bytes / GiB:.1f} GiB and "
+        f"the KV cache of one full {seq}-token context {m13.kv_cache_bytes / GiB:.2f} GiB: "
+        f"{need / GiB:.1f} GiB fit one {v100.hbm_bytes / GiB:.0f} GiB V100 (hardware.V100_SXM2) "
+        f"with {(v100.hbm_bytes - need) / GiB:.1f} GiB to spare. The {small / GiB:.0f} GiB V100 "
+        f"would need {m13.devices_needed(small)}; LLaMA-65B ({m65.total_bytes / GiB:.0f} GiB) "
+        f"needs {m65.devices_needed(v100.hbm_bytes)} of the {v100.hbm_bytes / GiB:.0f} GiB ones."
     )
 
 
@@ -64,18 +68,18 @@ def _():
     claims.LLAMA_RELEASE,
     "A larger model may be cheaper to train to a given performance, but a smaller one trained "
     "longer ends up cheaper because it is cheaper at inference.",
-    1,
-    HOLDS,
+    True,
+    "yes/no",
     basis="derived",
 )
 def _():
     t = lifetime.compare_to_compute_optimal(
         LAW, presets.preset("llama-7b").n_params, presets.preset("llama-7b").train_tokens
     )
-    holds = t.extra_training_flops > 0 and 0 < t.break_even_tokens < math.inf
-    return float(holds), (
-        f"LLaMA-7B's {t.tokens / 1e12:.0f}T tokens bring it to {t.target_loss:.3f} "
-        f"nats/token; the compute-optimal model of that loss has "
+    holds = bool(t.extra_training_flops > 0 and 0 < t.break_even_tokens < math.inf)
+    return holds, (
+        f"Derived from the refit law (Besiroglu et al.): LLaMA-7B's {t.tokens / 1e12:.0f}T tokens "
+        f"bring it to {t.target_loss:.3f} nats/token; the compute-optimal model of that loss has "
         f"{t.optimal_params / 1e9:.1f}B parameters and {t.optimal_tokens / 1e9:.0f}B "
         f"tokens. LLaMA-7B costs {t.extra_training_fraction:.0%} more to train "
         f"({t.extra_training_flops:.2g} FLOPs) and {t.saving_per_token:.2g} FLOPs less "
@@ -89,8 +93,8 @@ def _():
     claims.LLAMA_RELEASE,
     "LLaMA is trained on more tokens than is typically used, to be the best model at a given "
     "inference budget rather than the cheapest to train.",
-    1,
-    HOLDS,
+    True,
+    "yes/no",
     basis="derived",
 )
 def _():
@@ -99,46 +103,81 @@ def _():
         preset = presets.preset(name)
         n, d = float(preset.n_params), float(preset.train_tokens)
         optimum = float(LAW.tokens_per_param(counting.approx_training_flops(n, d)))
-        holds &= d / n > optimum
+        holds &= bool(d / n > optimum)
         parts.append(f"{presets.preset(name).title} {d / n:.0f} (optimum {optimum:.0f})")
-    return float(holds), (
+    return holds, (
         "Tokens per parameter, against the refit's compute-optimal ratio at the same "
-        "compute: " + "; ".join(parts) + ". Every model is trained past "
-        "compute-optimality, the small ones far past it."
+        "compute: "
+        + "; ".join(parts)
+        + "."
+        + (" Every model is trained past compute-optimality, the small ones far past it." if holds else "")
     )
 
 
-def _llama13b_trade_off():
-    return lifetime.compare_to_compute_optimal(
-        laws.BESIROGLU, counting.param_count(presets.get("llama-13b")), presets.preset("llama-13b").train_tokens
-    )
+def _target_loss(name: str) -> float:
+    """The refit's loss (nats/token) for a preset: its counted parameters and published tokens."""
+    preset = presets.preset(name)
+    return float(LAW.loss(counting.param_count(preset.config), preset.train_tokens))
+
+
+def _n(name: str) -> float:
+    return float(counting.param_count(presets.preset(name).config))
+
+
+def _trained_past_optimum_by_law() -> str:
+    """Llama 3 405B against each law's compute-optimal ratio at its compute: the option's label."""
+    preset = presets.preset("llama3-405b")
+    n, d = _n("llama3-405b"), preset.train_tokens
+    c = counting.approx_training_flops(n, d)
+    past = tuple(bool(d / n > float(law.tokens_per_param(c))) for law in (LAW, laws.CHINCHILLA))
+    return {(True, True): "a", (True, False): "b", (False, True): "c", (False, False): "d"}[past]
 
 
 exercises.register(
     "inference-budgets-1",
-    lambda: _llama13b_trade_off().break_even_tokens,
+    lambda: lifetime.break_even_tokens(LAW, 5e9, _n("llama-7b"), _target_loss("llama-7b")),
     rel_tol=0.02,
     unit="served tokens",
-    hint="Find LLaMA-13B's loss L* = L(N, 1T); the compute-optimal model of that loss has "
-    "A/N^α = a·(L* − E) and B/D^β = b·(L* − E); then T = 6·(N·D − N_opt·D_opt) / "
-    "(2·(N_opt − N)).",
+    hint="Both models reach LLaMA-7B's loss L*: D(N) from (eq-inference-budgets-tokens) for N = 5e9 "
+    "and LLaMA-7B's own 1T tokens; then T = 6·(N_s·D_s − N_l·D_l) / (2·(N_l − N_s)) with the 5B "
+    "model as N_s (lifetime.break_even_tokens).",
 )
 exercises.register(
     "inference-budgets-2",
-    lambda: lifetime.optimal_params(
-        laws.BESIROGLU, float(laws.BESIROGLU.loss(counting.param_count(presets.get("llama-7b")), 1e12)), 1e13
-    ),
+    lambda: lifetime.optimal_params(LAW, _target_loss("llama3-8b"), 1e14),
     rel_tol=0.02,
     unit="parameters",
-    hint="Minimise 6·N·D(N) + 2·N·T over N, with D(N) the tokens that bring N parameters to "
-    "LLaMA-7B's loss; lifetime.lifetime_flops evaluates the sum on a grid of N.",
+    hint="Target Llama 3 8B's loss under the refit (its counted parameters, 15T tokens); minimise "
+    "6·N·D(N) + 2·N·T over N with T = 1e14, on a fine grid above N_min (lifetime.lifetime_flops) "
+    "or with lifetime.optimal_params.",
 )
 exercises.register(
     "inference-budgets-3",
-    lambda: lifetime.tokens_to_reach(
-        laws.BESIROGLU, 3e9, float(laws.BESIROGLU.loss(counting.param_count(presets.get("llama-7b")), 1e12))
-    ),
+    lambda: lifetime.tokens_to_reach(LAW, 5e9, _target_loss("llama-13b")),
     rel_tol=0.02,
     unit="tokens",
-    hint="Solve E + A/N^α + B/D^β = L* for D with N = 3e9: D = (B / (L* − E − A/N^α))^(1/β).",
+    hint="L* is LLaMA-13B's loss, L(N, 1T) with its counted N; then D = (B / (L* − E − A/N^α))^(1/β) "
+    "with N = 5e9. Check first that 5e9 is above N_min = (A/(L* − E))^(1/α).",
+)
+exercises.register(
+    "inference-budgets-4",
+    lambda: lifetime.served_tokens_for_optimum(LAW, 4e9, _target_loss("llama-7b")),
+    rel_tol=0.02,
+    unit="served tokens",
+    hint="Differentiate 6·N·D(N) + 2·N·T: with x = A/N^α and u = L* − E − x, dD/dN = −(α/β)·D·x/(N·u), "
+    "so the slope is 6·D·(1 − (α/β)·x/u) + 2·T. Set it to zero and solve for T at N = 4e9.",
+    kind="derive",
+)
+exercises.register_choice(
+    "inference-budgets-5",
+    options={
+        "a": "trained past compute-optimal by both laws",
+        "b": "past it by the refit, short of it by eq. 10 as printed",
+        "c": "short of it by the refit, past it by eq. 10 as printed",
+        "d": "short of it by both laws",
+    },
+    answer=_trained_past_optimum_by_law,
+    hint="Compare its D/N with each law's D*/N* = (C/6)^(b−a)/G² at its own compute C = 6·N·D; "
+    "the printed law's β < α makes its ratio grow with compute (previous page).",
+    kind="predict",
 )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
+from scipy.optimize import brentq
+
 from ... import claims, counting, exercises, presets, published
 from ...scaling import laws
 
@@ -164,13 +168,27 @@ exercises.register(
     unit="parameters",
     hint="N*(C) = G·(C/6)^a with G = (αA/βB)^(1/(α+β)) and a = β/(α+β), using the refit's constants (laws.BESIROGLU).",
 )
+
+
+def _frontiers_cross() -> float:
+    """The budget C (FLOPs) at which Kaplan's frontier and the refit's prescribe the same N."""
+
+    def gap(log_c: float) -> float:
+        c = math.exp(log_c)
+        return math.log(float(laws.KAPLAN.compute_optimal(c)[0] / laws.BESIROGLU.compute_optimal(c)[0]))
+
+    return math.exp(brentq(gap, math.log(1e12), math.log(1e30), xtol=1e-12))
+
+
 exercises.register(
     "scaling-laws-2",
-    lambda: float(laws.KAPLAN.compute_optimal(5.76e23)[0] / laws.BESIROGLU.compute_optimal(5.76e23)[0]),
+    _frontiers_cross,
     rel_tol=0.02,
-    unit="ratio",
-    hint="Kaplan: N_opt = 1.3e9·(C_min / 1 PF-day)^0.73 with C_min = C/2 and 1 PF-day = 8.64e19 "
-    "FLOPs; divide by the refit's N*(C) at the same C.",
+    unit="FLOPs",
+    hint="Set N_e·(C/(2·8.64e19))^p_N = G·(C/6)^a and take logs: ln C = [ln G − a·ln 6 − ln N_e + "
+    "p_N·ln(2·8.64e19)] / (p_N − a). Use the unrounded constants (laws.KAPLAN.n_e, .p_n; "
+    "laws.BESIROGLU.G, .a): C depends on them to the power 1/(p_N − a) ≈ 4.6.",
+    kind="derive",
 )
 exercises.register(
     "scaling-laws-3",
