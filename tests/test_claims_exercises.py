@@ -75,6 +75,7 @@ def test_the_tolerance_is_half_a_unit_of_the_last_stated_digit(figure, digits, e
 
 def test_digits_override_the_figures_own_and_bad_input_is_named():
     assert claims.tolerance(3700 / 560, digits=2) == pytest.approx(0.05 / 6.6, rel=0.01)
+    assert claims.round_to_digits(175e9 / 65e6, 2) == 2700.0  # a ratio the book forms, at the article's digits
     with pytest.raises(ValueError, match="digits"):
         claims.tolerance(10.0, digits=0)
     with pytest.raises(ValueError, match="figure"):

@@ -329,6 +329,27 @@ def test_every_fitted_floor_lies_below_the_best_run_whatever_the_true_floor():
         assert fitting.fit_loss_frontier(np.unique(c), minima).E <= min(minima)
 
 
+def test_loss_frontier_reaches_the_least_squares_optimum_of_a_general_solver():
+    from scipy import optimize
+
+    budgets = np.geomspace(1e12, 1e14, 5)
+    x = np.log(budgets / budgets[0])
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        y = 1.2 + rng.uniform(0.02, 0.3) * np.exp(-rng.uniform(0.1, 2.0) * x) + rng.normal(0, 0.005, 5)
+        front = fitting.fit_loss_frontier(budgets, y)
+        ours = np.sum((front(budgets) - y) ** 2)
+        for e0 in np.linspace(0, y.min(), 4, endpoint=False):
+            for g0 in (0.2, 1.0):
+                ref = optimize.least_squares(
+                    lambda t, y=y: t[0] + np.exp(t[1] - t[2] * x) - y,
+                    (e0, np.log(max(y[0] - e0, 1e-6)), g0),
+                    bounds=([0, -30, 1e-4], [y.min(), 10, 10]),
+                )
+                assert ours <= 2 * ref.cost * (1 + 1e-6) + 1e-15
+        assert 0 <= front.E <= y.min()
+
+
 def test_loss_frontier_needs_four_budgets_and_keeps_its_floor_below_the_losses():
     with pytest.raises(ValueError, match="at least 4 budgets"):
         fitting.fit_loss_frontier([1e12, 2e12, 4e12], [2.0, 1.9, 1.85])

@@ -280,7 +280,7 @@ def test_data_claims_verdicts():
     # the unique data is 10% short of the 1.4T trained on, beyond the ±0.05T of "1.4T"
     size = by_id["data-llama-dataset-size"]
     assert size.computed < 1.4e12 * (1 - size.rel_tol)
-    assert by_id["data-llama-mixture"].rel_tol == pytest.approx(claims.tolerance(0.935, digits=2))
+    assert by_id["data-llama-mixture"].rel_tol == pytest.approx(claims.tolerance(0.935))
     assert by_id["data-gpt4-instruction-data"].bound == ">="
     rule = [d / n for n, _, d in laws.HOFFMANN_TABLE3_APPROACH1]
     assert 19.5 < min(rule) and max(rule) < 23

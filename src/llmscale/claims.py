@@ -137,6 +137,13 @@ def tolerance(figure: float, digits: int | None = None) -> float:
     return half_unit / abs(figure)
 
 
+def round_to_digits(figure: float, digits: int) -> float:
+    """`figure` rounded to `digits` significant digits: a ratio the book forms from an article's
+    figures, 175e9 / 65e6 = 2,692.3, stated at two digits is 2,700."""
+    exponent = math.floor(math.log10(abs(figure)))
+    return float(round(figure, digits - 1 - exponent))
+
+
 def _is_real(x) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool)
 
@@ -175,7 +182,8 @@ def register(
     no figure. basis: how compute obtains its value, one of BASES. bound: ">", ">=", "<" or
     "<=" when the article states a bound: the claim holds when `computed <bound> claimed`.
     digits: the significant digits the article states, where the figure's own are not it
-    (see `tolerance`). out_of_scope: the claim has no quantity the book can compute or look up
+    (see `tolerance`); the claimed figure is then rounded to them (`round_to_digits`).
+    out_of_scope: the claim has no quantity the book can compute or look up
     (a policy, an opinion, a forecast); compute returns (None, why).
     """
     if id in _REGISTRY:
@@ -202,6 +210,9 @@ def register(
         raise ValueError(f"claim {id!r}: digits applies to a single figure, not to a {_kind(claimed, bound)}")
     if out_of_scope and basis != "none":
         raise ValueError(f"claim {id!r}: an out-of-scope claim has nothing to compute; use basis='none'")
+
+    if digits is not None:
+        claimed = round_to_digits(claimed, digits)  # the figure as the article's precision states it
 
     def wrap(fn):
         _REGISTRY[id] = _Spec(

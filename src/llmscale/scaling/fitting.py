@@ -188,7 +188,8 @@ def fit_law(
     grid point, as the paper does; the best few give the same optimum far faster.
     With `fixed_E` (nats/token) the floor is held at that value and the other four are fitted.
     Since A/N^α and B/D^β are positive, a fitted E lies below the losses of the runs the law
-    fits, whatever the true floor: "E < best run" is built into the fit, no evidence about E.
+    fits (a little above the lowest only where the Huber loss treats that run as an outlier),
+    whatever the true floor: "E < best run" is built into the fit, no evidence about E.
     """
     n, d, l = _check_runs(n_params, tokens, losses)
     if not delta > 0:

@@ -120,7 +120,6 @@ _ARTICLE_SHARES = {"common_crawl": 0.67, "c4": 0.15, "github": 0.045, "books": 0
     sum(_ARTICLE_SHARES.values()),
     "fraction of training tokens",
     basis="primary-source",
-    digits=2,  # the sum of the article's shares, the coarsest of which (67%, 15%) have two digits
 )
 def _():
     m = _llama()
