@@ -32,7 +32,7 @@ def test_growth_claims_verdicts():
     assert (transformer.computed, transformer.basis, transformer.verdict) == (65e6, "primary-source", "consistent")
     assert "63.1M" in transformer.note
     factor = by_id["growth-params-factor"]
-    assert factor.rel_tol == claims.tolerance(175e9 / 65e6, digits=2)  # the two digits of "65M"
+    assert factor.claimed == 2700 and factor.rel_tol == claims.tolerance(2700)  # the two digits of "65M"
     assert factor.computed == pytest.approx(2768, abs=1) and factor.verdict == "inconsistent"
     comparable = by_id["growth-gpt2-gpt3-comparable"]
     assert comparable.kind == "bound" and comparable.computed > 100 and comparable.verdict == "inconsistent"
