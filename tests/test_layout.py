@@ -42,6 +42,10 @@ ARITHMETIC = {
     "scaling.mixtures",
     "parallelism.memory",
     "parallelism.comms",
+    "parallelism.layout",
+    "parallelism.schedule",
+    "parallelism.planner",
+    "parallelism.reliability",
     "inference.kv_cache",
     "inference.decode",
 }
