@@ -1,10 +1,49 @@
 """Command line: `python -m llmscale run NAME [--size S] [--device D]`, `list`, `claims`, `presets`,
+`plan MODEL --gpus N [--accelerator A] --tokens T --batch B` (the layout planner),
 `student [--out DIR]` (the student edition) and `grade NOTEBOOK... [--timeout S] [--csv FILE]`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+_NODES = {"a100": "dgx-a100", "a100-80gb": "dgx-a100", "h100": "dgx-h100", "h100-80gb": "dgx-h100"}
+
+
+def _plan(args) -> int:
+    import json
+    from pathlib import Path
+
+    from . import presets
+    from .config import ModelConfig
+    from .parallelism import planner
+
+    path = Path(args.model)
+    if path.suffix == ".json" and path.exists():
+        try:
+            cfg = ModelConfig(**json.loads(path.read_text(encoding="utf-8")))
+        except TypeError as err:
+            raise SystemExit(f"{path}: {err}; the file holds ModelConfig's fields, e.g. n_layers, d_model") from None
+    else:
+        cfg = presets.get(args.model)
+    node = _NODES.get(args.accelerator.lower())
+    if node is None:
+        raise SystemExit(f"--accelerator {args.accelerator!r}: choose one of {sorted(_NODES)}")
+    cluster = planner.Cluster(args.gpus, node, memory_fraction=args.memory_fraction)
+    candidates = planner.plan(
+        cfg,
+        cluster,
+        args.batch,
+        args.tokens,
+        seq_len=args.seq_len,
+        efficiency=args.efficiency,
+        include_infeasible=True,
+    )
+    print(f"{args.model} on {args.gpus:,} GPUs ({cluster.node.name}), {args.tokens:.3g} tokens, batch {args.batch:.3g}")
+    print(planner.table(candidates, cluster, args.top))
+    print()
+    print(planner.explain(candidates, cluster, args.tokens))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("claims", help="print the claims ledger (a Markdown table and the counts per verdict)")
     c.add_argument("--json", action="store_true", help="print the records as JSON instead")
     sub.add_parser("presets", help="print the published models and their parameter counts")
+    plan_p = sub.add_parser("plan", help="the feasible training layouts of a model on a cluster, best first")
+    plan_p.add_argument("model", help="a preset name (python -m llmscale presets) or a JSON file of ModelConfig fields")
+    plan_p.add_argument("--gpus", type=int, required=True, help="GPUs in the cluster, e.g. 2048")
+    plan_p.add_argument("--accelerator", default="a100-80gb", help="a100-80gb (DGX A100 nodes) or h100 (DGX H100)")
+    plan_p.add_argument("--tokens", type=float, required=True, help="tokens to train on, e.g. 1.4e12")
+    plan_p.add_argument("--batch", type=float, required=True, help="global batch in tokens, e.g. 4e6")
+    plan_p.add_argument("--seq-len", type=int, default=None, help="tokens per sequence (default: the model's)")
+    plan_p.add_argument("--efficiency", type=float, default=0.6, help="fraction of peak the kernels reach (assumed)")
+    plan_p.add_argument("--memory-fraction", type=float, default=0.9, help="part of each GPU's memory a run may use")
+    plan_p.add_argument("--top", type=int, default=10, help="rows to print")
     student_p = sub.add_parser("student", help="write the student edition of the notebooks (no solutions)")
     student_p.add_argument("--notebooks", default="notebooks", help="the book's notebooks folder")
     student_p.add_argument("--out", default="_build/student/notebooks", help="where to write the edition")
@@ -67,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
 
         teaching.grade(args.notebooks, timeout_s=args.timeout, csv_path=args.csv)
         print(f"wrote {args.csv}")
+    elif args.cmd == "plan":
+        return _plan(args)
     elif args.cmd == "presets":
         from . import counting, presets
 

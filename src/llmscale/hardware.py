@@ -5,6 +5,8 @@ Published inputs, each with its source. Peaks are *dense* Tensor Core / MXU figu
 Units, one convention throughout: memory capacities in bytes from the vendor's binary figure
 (the "80 GB" of an A100's HBM is 80 GiB = 80·2^30 bytes), bandwidths in decimal bytes/s
 (2,039 GB/s = 2.039e12), link bandwidths both directions together as NVIDIA prints them.
+Nodes (`Node`, `get_node`): a server's GPUs with its InfiniBand NICs, giving the intra-node
+(NVLink) and inter-node (InfiniBand) bandwidth one GPU sees, each per direction.
 """
 
 from __future__ import annotations
@@ -171,4 +173,72 @@ def get(name: str) -> Accelerator:
     raise ValueError(
         f"unknown accelerator {name!r}; choose one of "
         f"{sorted(ACCELERATORS) + sorted(a for x in ACCELERATORS.values() for a in x.aliases)}"
+    )
+
+
+@dataclass(frozen=True)
+class Node:
+    """A server of `gpus_per_node` accelerators on NVLink/NVSwitch, with InfiniBand NICs to other nodes.
+
+    nics: the adapters of the compute fabric (storage and management NICs not counted), each
+        `nic_bits_per_s` one way (InfiniBand's 200 Gb/s HDR is 200e9 bit/s each way, full duplex).
+    The two bandwidths a GPU sees, both decimal bytes/s per GPU per direction:
+    `intra_node_bw_per_direction` (NVLink, from the accelerator) and `inter_node_bw_per_direction`
+    (its share of the node's NICs).
+    """
+
+    name: str
+    accelerator: Accelerator
+    gpus_per_node: int
+    nics: int
+    nic_bits_per_s: float
+    source: str
+    aliases: tuple[str, ...] = field(default=())
+
+    @property
+    def intra_node_bw_per_direction(self) -> float:
+        """NVLink bytes/s one GPU sends to its node's peers while it receives as much (the A100: 300e9)."""
+        return self.accelerator.interconnect_bw_per_direction
+
+    @property
+    def inter_node_bw_per_direction(self) -> float:
+        """InfiniBand bytes/s one GPU sends to other nodes while it receives as much: the node's NICs
+        shared by its GPUs (the DGX A100: 8 × 200 Gb/s over 8 GPUs = 25e9)."""
+        return self.nics * self.nic_bits_per_s / 8 / self.gpus_per_node
+
+
+DGX_A100 = Node(
+    "DGX-A100",
+    A100_SXM_80GB,
+    gpus_per_node=8,
+    nics=8,
+    nic_bits_per_s=200e9,
+    source="NVIDIA DGX A100 datasheet: eight A100 SXM4 GPUs on NVSwitch (NVLink 600 GB/s per GPU, "
+    "300 GB/s each way); compute fabric of 8× single-port Mellanox ConnectX-6 VPI 200 Gb/s HDR "
+    "InfiniBand, one per GPU (25 GB/s each way per GPU); the two dual-port storage NICs not counted",
+    aliases=("dgx-a100", "a100-node"),
+)
+DGX_H100 = Node(
+    "DGX-H100",
+    H100_SXM,
+    gpus_per_node=8,
+    nics=8,
+    nic_bits_per_s=400e9,
+    source="NVIDIA DGX H100 datasheet: eight H100 SXM5 GPUs on NVSwitch (NVLink 900 GB/s per GPU, "
+    "450 GB/s each way); 4× OSFP ports serving 8× single-port ConnectX-7 VPI at 400 Gb/s "
+    "InfiniBand (NDR), one per GPU (50 GB/s each way per GPU); the BlueField-3 DPUs not counted",
+    aliases=("dgx-h100", "h100-node"),
+)
+
+NODES: dict[str, Node] = {n.name: n for n in (DGX_A100, DGX_H100)}
+
+
+def get_node(name: str) -> Node:
+    """A node by name or alias, case-insensitive (e.g. "dgx-a100")."""
+    key = name.lower()
+    for node in NODES.values():
+        if key == node.name.lower() or key in node.aliases:
+            return node
+    raise ValueError(
+        f"unknown node {name!r}; choose one of {sorted(NODES) + sorted(a for x in NODES.values() for a in x.aliases)}"
     )

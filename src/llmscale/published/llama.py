@@ -15,7 +15,8 @@ configurations are the presets `llama-*`.
 Llama 3 (keys `llama3-<size>.<field>`): `LLAMA3_TABLE3` holds the architecture of each size as
 the Llama 3 paper's Table 3 prints it, with the vocabulary and norm epsilon of the released
 checkpoints; the presets `llama3-*` are built from it. The figures are the training tokens and
-compute, and the parameters of the released checkpoints.
+compute, the parameters of the released checkpoints, and the interruptions of the reliability
+report (Section 3.3.4: 419 unexpected in a 54-day snapshot on up to 16,384 H100s).
 """
 
 from __future__ import annotations
@@ -151,3 +152,46 @@ for _size, _n in _LLAMA3_RELEASED.items():
         "instantiates from its config.json (tests/test_counting.py rebuilds it)",
     )
 del _size, _n
+
+# Llama 3's reliability report (Section 3.3.4 and Table 5): the interruptions of a 54-day
+# snapshot of Llama 3 405B pre-training, read by `parallelism.reliability` as a failure rate.
+_LLAMA3_334 = LLAMA3_PAPER + ", Section 3.3.4 (Reliability and Operational Challenges)"
+FIGURES.update(
+    {
+        "llama3-405b.snapshot_days": Figure(
+            54, "day", _LLAMA3_334 + ": 'During a 54-day snapshot period of pre-training'"
+        ),
+        "llama3-405b.job_interruptions": Figure(
+            466, "interruption", _LLAMA3_334 + ": 'we experienced a total of 466 job interruptions'"
+        ),
+        "llama3-405b.planned_interruptions": Figure(
+            47,
+            "interruption",
+            _LLAMA3_334 + ": '47 were planned interruptions due to automated maintenance operations'",
+        ),
+        "llama3-405b.unexpected_interruptions": Figure(
+            419,
+            "interruption",
+            _LLAMA3_334 + ": 'The remaining 419 were unexpected interruptions, which are classified in Table 5'",
+        ),
+        "llama3-405b.hardware_interruption_fraction": Figure(
+            0.78,
+            "fraction",
+            _LLAMA3_334 + ": 'Approximately 78% of the unexpected interruptions are attributed to confirmed "
+            "hardware issues ... or suspected hardware-related issues' (also Table 5's caption)",
+        ),
+        "llama3-405b.effective_training_time": Figure(
+            0.90,
+            "fraction (lower bound)",
+            _LLAMA3_334 + ": 'we achieved higher than 90% effective training time', the time spent on useful "
+            "training over the elapsed time",
+        ),
+        "llama3-405b.n_gpus": Figure(
+            16_384,
+            "GPU",
+            LLAMA3_PAPER + ", Table 4 (16,384 H100 GPUs in the two later stages of 405B pre-training; "
+            "8,192 in the first) and Section 3.3.1 ('trained on up to 16K H100 GPUs'); the paper does not "
+            "give the GPU count of the 54-day snapshot, 16,384 is the largest configuration",
+        ),
+    }
+)
