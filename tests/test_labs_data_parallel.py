@@ -1,11 +1,13 @@
 """The data-parallel labs (DDP, ZeRO-1, FSDP2) under torchrun: equal to one process, bytes as counted.
 
-Five launches (about 35 s on two cores): DDP on 2 and 4 ranks, ZeRO/FSDP on 2, DDP as a plain
-process, and a launch with a wrong --world-size. The rest runs in this process without launching.
+Three torchrun launches (DDP on 2 and 4 ranks, ZeRO/FSDP on 2) and three plain processes (each
+lab as one process, one with a wrong --world-size): about 40 s on two idle cores. The rest runs
+in this process.
 """
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 
@@ -29,7 +31,7 @@ def _check_ddp(r: dict, nproc: int) -> None:
     assert r["grad_max_rel_diff"] <= data_parallel.RTOL
     assert r["param_max_abs_diff"] <= r["param_bound"]
     # Every step all-reduces each float32 gradient exactly once: 4 bytes per parameter.
-    assert r["grad_bytes_per_replica"] == 4 * r["n_params"]
+    assert r["grad_bytes_per_replica"] == 4 * r["n_params"] == 4 * r["n_params_counted"]
     assert r["allreduce_over_grad_bytes"] == [1.0] * r["steps"]
     assert r["counter_matches_hook"]
     assert r["comms_formula"]["all_reduce"]["measured_over_formula"] == 1.0
@@ -50,13 +52,28 @@ def test_ddp_on_four_ranks_trains_like_one_process():
     _check_ddp(r, 4)
 
 
-def test_ddp_as_one_plain_process_equals_the_reference_bit_for_bit():
-    cmd = [sys.executable, "-m", "llmscale.parallelism.labs.data_parallel", "--steps", "2"]
+def _plain_process(lab: str, *args: str) -> dict:
+    cmd = [sys.executable, "-m", f"llmscale.parallelism.labs.{lab}", "--steps", "2", *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=90)
     assert proc.returncode == 0, proc.stderr[-4000:]
     r = parse_result(proc.stdout)
     assert r["world_size"] == 1
+    return r
+
+
+def test_ddp_as_one_plain_process_equals_the_reference_bit_for_bit():
+    r = _plain_process("data_parallel")
     assert r["loss_max_abs_diff"] == 0 and r["grad_max_abs_diff"] == 0 and r["param_max_abs_diff"] == 0
+
+
+def test_zero_and_fsdp_as_one_plain_process_equal_the_reference_bit_for_bit():
+    r = _plain_process("zero")
+    z, f = r["zero1"], r["fsdp2"]
+    assert z["loss_max_abs_diff"] == 0 and z["param_max_abs_diff_vs_one_process"] == 0
+    assert z["optimizer_state_bytes_per_rank"] == [z["optimizer_state_bytes_unsharded"]]
+    assert f["loss_max_abs_diff"] == 0 and f["param_max_abs_diff_vs_one_process"] == 0
+    assert f["param_bytes_per_rank"] == [f["param_bytes"]]
+    assert f["collectives_per_step"] == [{}, {}]  # nothing to gather or scatter in a world of one
 
 
 def test_zero1_and_fsdp2_on_two_ranks_shard_state_and_train_like_one_process():
@@ -81,10 +98,12 @@ def test_zero1_and_fsdp2_on_two_ranks_shard_state_and_train_like_one_process():
     assert f["losses_equal"] and f["first_step_grads_equal"]
 
 
-def test_a_wrong_world_size_stops_every_rank_with_a_clear_error():
-    proc, r = run_lab("data_parallel", 2, "--world-size", "3", timeout=60)
-    assert proc.returncode != 0 and r is None
-    assert "--world-size 3 but the launcher started 2 process(es)" in proc.stdout
+def test_a_wrong_world_size_stops_the_lab_with_a_clear_error_before_any_process_group():
+    cmd = [sys.executable, "-m", "llmscale.parallelism.labs.data_parallel", "--world-size", "2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "RESULT" not in proc.stdout
+    assert "--world-size 2 but the launcher started 1 process(es)" in proc.stderr
+    assert "torchrun --nproc_per_node=2" in proc.stderr
 
 
 def test_a_batch_that_does_not_split_over_the_ranks_is_refused(monkeypatch):
@@ -108,7 +127,21 @@ def world_of_one(tmp_path):
         dist.destroy_process_group()
 
 
-def test_collective_counter_counts_what_comm_debug_mode_counts_and_the_full_buffers(world_of_one):
+SHARED = ("model_config", "world_size_from_env", "check_layout", "global_batch", "rank_rows", "tensor_bytes")
+SHARED += ("_collective_bytes", "CollectiveCounter", "is_collective", "op_name", "global_mean", "global_max")
+SHARED += ("grad_differences", "param_difference", "against_comms")
+
+
+def test_the_zero_lab_copies_the_data_parallel_helpers_verbatim():
+    # A lab imports no other lab, so zero.py carries a copy: it must not drift.
+    for name in SHARED:
+        assert inspect.getsource(getattr(zero, name)) == inspect.getsource(getattr(data_parallel, name)), name
+    for name in ("SIZES", "RTOL", "_COLLECTIVE_NAMESPACES", "_NOT_COLLECTIVES", "_OP_NAMES"):
+        assert getattr(zero, name) == getattr(data_parallel, name), name
+
+
+@pytest.mark.parametrize("lab", [data_parallel, zero], ids=["data_parallel", "zero"])
+def test_collective_counter_counts_what_comm_debug_mode_counts_and_the_full_buffers(world_of_one, lab):
     x = torch.ones(10)
 
     def collectives():
@@ -120,7 +153,7 @@ def test_collective_counter_counts_what_comm_debug_mode_counts_and_the_full_buff
 
     with CommDebugMode() as reference:
         collectives()
-    with data_parallel.CollectiveCounter() as counter:
+    with lab.CollectiveCounter() as counter:
         collectives()
     summary = counter.summary()
     assert sum(v["count"] for v in summary.values()) == reference.get_total_counts() == 4

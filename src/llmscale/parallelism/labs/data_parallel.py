@@ -51,6 +51,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from ... import counting
 from ..._validate import positive_int, positive_number
 from ...config import ModelConfig
 from ...model import build
@@ -292,6 +293,7 @@ def run(world, batch: int, steps: int, lr: float, seed: int, bucket_cap_mb: floa
                 "collectives": comm.summary(),
             }
         )
+    n_params = sum(p.numel() for p in replica.parameters())
     grad_bytes = tensor_bytes(p for p in replica.parameters() if p.requires_grad)
     allreduced = [sum(s["bucket_bytes"]) for s in per_step]
     loss_diff = max(abs(a - b) for a, b in zip(losses, ref_losses, strict=True))
@@ -303,7 +305,8 @@ def run(world, batch: int, steps: int, lr: float, seed: int, bucket_cap_mb: floa
     return {
         "lab": "data_parallel",
         "model": SIZES,
-        "n_params": sum(p.numel() for p in replica.parameters()),
+        "n_params": n_params,
+        "n_params_counted": counting.param_count(cfg),  # the book's formula, for the same config
         "batch": batch,
         "batch_per_rank": per_rank,
         "steps": steps,
@@ -329,7 +332,7 @@ def run(world, batch: int, steps: int, lr: float, seed: int, bucket_cap_mb: floa
         # ZeRO-0 in `comms`: each float32 gradient all-reduced once per step (none for one rank).
         "comms_formula": against_comms(
             per_step[-1]["collectives"],
-            comms.data_parallel_traffic(float(grad_bytes // 4), dp=world.world_size, zero=0, grad_bytes=4),
+            comms.data_parallel_traffic(float(n_params), dp=world.world_size, zero=0, grad_bytes=4),
             world.world_size,
         ),
         # The counter sees DDP's bucket all-reduces too: one call and the same bytes per bucket.

@@ -361,6 +361,7 @@ def run_schedule(name: str, m: int, cfg: ModelConfig, batch: int, world, args) -
         stages=p * v,
         chunks=v,
         microbatches=m,
+        batch=batch,
         grads_checked=int(checked_all.item()),
         max_abs_diff=dict(grads=worst[0].item(), loss=worst[1].item()),
         bubble_formula=formula,
@@ -388,10 +389,18 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--microbatches", type=int, nargs="+", default=[MICROBATCHES], help="one run per value")
     p.add_argument("--chunks", type=int, default=CHUNKS, help="stages per rank of the interleaved schedule")
     p.add_argument("--repeats", type=int, default=REPEATS, help="timed steps per run (median taken)")
+    p.add_argument(
+        "--microbatch-size",
+        type=int,
+        default=None,
+        help="sequences per microbatch (the batch grows with m); default: the batch of SIZES split m ways",
+    )
     p.add_argument("--split", choices=("manual", "traced"), default="manual", help="cut by hand or by pipeline()")
     args = p.parse_args(argv)
+    if args.microbatch_size is not None and args.microbatch_size < 1:
+        raise ValueError(f"--microbatch-size={args.microbatch_size} must be at least 1 sequence")
     for m in args.microbatches:
-        if m < 1 or SIZES["batch"] % m:
+        if m < 1 or (args.microbatch_size is None and SIZES["batch"] % m):
             raise ValueError(f"--microbatches {m} must divide the batch of {SIZES['batch']}; try 2, 4 or 8")
     if args.chunks < 1 or args.repeats < 1:
         raise ValueError(f"--chunks={args.chunks} and --repeats={args.repeats} must be at least 1")
@@ -399,7 +408,9 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         cfg = config()
         runs = [
-            run_schedule(name, m, cfg, SIZES["batch"], world, args)
+            run_schedule(
+                name, m, cfg, m * args.microbatch_size if args.microbatch_size else SIZES["batch"], world, args
+            )
             for name in args.schedules
             for m in args.microbatches
         ]

@@ -23,7 +23,26 @@ The fused QKV weight is stored [all q heads | all k heads | all v heads]: split 
 rank 0 would get every query head and no value head. The lab permutes its rows so that each
 rank's slice is [its q heads | its k heads | its v heads] and sets the local attention's head
 counts to n_heads/t and kv_heads/t (the book's attention reshapes with its `n_heads`), then
-permutes the gradient back before comparing. `llmscale.model` is not changed.
+permutes the gradient back before comparing. `llmscale.model` is not changed. (Key/value heads
+are split too, so t must divide n_kv_heads; Megatron replicates them when it does not.)
+
+What the counting shows beyond the formula:
+
+* SwiGLU's gate and up are two matrices here, not one: each ColwiseParallel module fed a plain
+  tensor would all-reduce its own input gradient (3 backward all-reduces a layer, measured).
+  The plan hands both one replicated DTensor (`PrepareModuleInput` on the feed-forward), so
+  their gradients are summed locally and all-reduced once, as with Megatron's fused matrix.
+* Under sequence parallelism the norms' weights are replicated but see a sequence shard: their
+  gradients come out partial, and one all-reduce of d values per norm makes them whole (the
+  lab does it inside the count, as an optimizer step would need it).
+* Outside the layers (sequence parallelism only): the embedding's output is reduce-scattered
+  (all-gathered in backward), the head's input all-gathered (reduce-scattered in backward), and
+  `loss_parallel` all-reduces three values per token (max, sum of exponentials, target logit).
+
+Float32 and float64 only: in bfloat16 each rank rounds its partial sum before the all-reduce,
+which differs from the unsplit sum by about one bfloat16 step (measured 3e-3 on the logits), so
+equality within bfloat16's tolerance fails for a reason that is not a bug. The bytes scale with
+the element size (float64: twice float32's).
 """
 
 from __future__ import annotations
@@ -80,12 +99,13 @@ def config(sizes: dict = SIZES) -> ModelConfig:
 
 
 def check_divisible(cfg: ModelConfig, tp: int) -> None:
-    """Raise ValueError unless t splits heads, key/value heads, feed-forward width and vocabulary evenly."""
+    """Raise ValueError unless t splits heads, key/value heads, feed-forward width, vocabulary and sequence."""
     for field, value in (
         ("n_heads", cfg.n_heads),
         ("kv_heads", cfg.kv_heads),
         ("ff_dim", cfg.ff_dim),
         ("vocab_size", cfg.vocab_size),
+        ("seq_len", cfg.seq_len),
     ):
         if value % tp:
             raise ValueError(
@@ -109,7 +129,7 @@ def qkv_permutation(n_heads: int, kv_heads: int, head_dim: int, tp: int) -> torc
 def _localize_attention(decoder: torch.nn.Module, tp: int) -> torch.Tensor:
     """Permute each block's QKV rows for column splitting and set the local head counts; return the permutation."""
     cfg = decoder.cfg
-    perm = qkv_permutation(cfg.n_heads, cfg.kv_heads, cfg.head_dim_, tp)
+    perm = qkv_permutation(cfg.n_heads, cfg.kv_heads, cfg.head_dim_, tp).to(decoder.embed.weight.device)
     with torch.no_grad():
         for block in decoder.blocks:
             qkv = block.attn.qkv
@@ -155,15 +175,14 @@ def parallelize(decoder: torch.nn.Module, mesh, plan: str) -> torch.Tensor:
             }
         parallelize_module(block, mesh, layer_plan)
     if sp:
-        parallelize_module(
-            decoder,
-            mesh,
-            {
-                "embed": RowwiseParallel(input_layouts=Replicate(), output_layouts=seq),
-                "norm": SequenceParallel(),
-                "lm_head": ColwiseParallel(input_layouts=seq, output_layouts=Shard(-1), use_local_output=False),
-            },
-        )
+        outer = {
+            "embed": RowwiseParallel(input_layouts=Replicate(), output_layouts=seq),
+            "norm": SequenceParallel(),
+            "lm_head": ColwiseParallel(input_layouts=seq, output_layouts=Shard(-1), use_local_output=False),
+        }
+        if decoder.pos_embed is not None:  # learned positions, (S, d): their sequence dimension is 0
+            outer["pos_embed"] = RowwiseParallel(input_layouts=Replicate(), output_layouts=Shard(0))
+        parallelize_module(decoder, mesh, outer)
     return perm
 
 
@@ -304,7 +323,7 @@ def run_plan(plan: str, cfg: ModelConfig, batch: int, world, dtype, seed: int) -
                 param.grad = param.grad.redistribute(placements=[Replicate()])
     logits = logits.full_tensor() if isinstance(logits, DTensor) else logits
     loss = loss.full_tensor() if isinstance(loss, DTensor) else loss
-    grads = _grads(split, perm.to(world.device))
+    grads = _grads(split, perm)
 
     # Default tolerances of the dtype: the split model sums the same products in another order.
     torch.testing.assert_close(loss, ref_loss, msg=lambda m: f"{plan}: loss differs: {m}")
