@@ -1,0 +1,1 @@
+"""The parallelism chapter: one module per page."""
