@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import hardware
-from .._validate import boolean, fraction, positive_int, positive_number
+from .._validate import boolean, fraction, non_negative_number, positive_int, positive_number
 from ..config import ModelConfig
 from ..counting import active_param_count
 from ..units import SECONDS_PER_DAY, GiB
@@ -65,8 +65,8 @@ class Cluster:
         elif not isinstance(self.node, hardware.Node):
             raise ValueError(f"node must be a hardware.Node or its name, e.g. 'dgx-a100', not {self.node!r}")
         fraction("memory_fraction", self.memory_fraction, "0.9")
-        positive_number("latency_intra", self.latency_intra, "5e-6") if self.latency_intra else None
-        positive_number("latency_inter", self.latency_inter, "10e-6") if self.latency_inter else None
+        non_negative_number("latency_intra", self.latency_intra, "5e-6")
+        non_negative_number("latency_inter", self.latency_inter, "10e-6")
 
     @property
     def accelerator(self) -> hardware.Accelerator:
@@ -237,7 +237,7 @@ def plan(
             continue  # so many replicas that the batch would change: a different run
         layout = layout.replace(microbatches=m)
         c = evaluate(model, layout, cluster, run_batch, tokens, seq_len=seq_len, efficiency=efficiency, dtype=dtype)
-        (fitting if c.memory.total <= cluster.usable_bytes else too_big).append(c)
+        (fitting if fits(c, cluster) else too_big).append(c)
     # Ties (ZeRO stages whose extra traffic hides behind the backward pass) go to the simpler layout:
     # the lower ZeRO stage, then less recomputation, then less memory.
     order = {"none": 0, "selective": 1, "full": 2}
@@ -247,6 +247,7 @@ def plan(
 
 
 def fits(candidate: Candidate, cluster: Cluster) -> bool:
+    """Whether the candidate's memory per GPU fits the part of the GPU a run may fill."""
     return candidate.memory.total <= cluster.usable_bytes
 
 
