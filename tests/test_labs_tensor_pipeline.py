@@ -14,6 +14,7 @@ import torch
 from llmscale import counting
 from llmscale import model as book_model
 from llmscale.config import ModelConfig
+from llmscale.measure import SavedActivations
 from llmscale.model.layers import rope_tables
 from llmscale.parallelism.labs import pipeline, tensor_parallel
 from torchrun import run_lab
@@ -127,7 +128,7 @@ def test_saved_bytes_counter_returns_to_zero_after_backward():
     cfg = pipeline.config()
     decoder = book_model.build(cfg)
     stage = pipeline.Stage(decoder, range(0, 2), first=True, last=False)
-    saved = pipeline.SavedBytes([*decoder.parameters(), *decoder.buffers()])
+    saved = SavedActivations([*decoder.parameters(), *decoder.buffers()])
     idx = torch.randint(cfg.vocab_size, (2, cfg.seq_len))
     with saved.hooks():
         out = stage(idx)

@@ -168,3 +168,21 @@ def test_torch_threads_sets_and_restores_the_thread_count():
 def test_timed_returns_the_result_and_a_duration():
     out, seconds = measure.timed(lambda: 6 * 7)
     assert out == 42 and seconds >= 0
+
+
+def test_saved_activations_counts_each_storage_once_leaves_parameters_out_and_forgets_freed_ones():
+    from llmscale.measure import SavedActivations
+
+    w = torch.nn.Parameter(torch.randn(8, 8))
+    x = torch.randn(4, 8, requires_grad=True)
+    rec = SavedActivations([w])
+    with rec.hooks():
+        rec.part = "matmul"
+        h = x @ w  # saves x and w: only x counts
+        rec.part = "relu"
+        y = torch.relu(h).sum()  # saves the relu output
+    assert rec.by_part == {"matmul": 4 * 8 * 4, "relu": 4 * 8 * 4}
+    assert rec.live_bytes == rec.peak_bytes == 2 * 4 * 8 * 4
+    y.backward()
+    del y, h
+    assert rec.live_bytes == 0 and rec.peak_bytes == 2 * 4 * 8 * 4

@@ -1,7 +1,8 @@
 """Measuring a PyTorch model: wall time with the accelerator synchronised, CPU thread counts,
 FLOPs counted by PyTorch's own counter (`count_flops`, `step_flops`, `meta_step_flops`), and
 parameter counts of models built on the `meta` device (`meta_param_count`,
-`built_active_param_count`: shapes, no memory).
+`built_active_param_count`: shapes, no memory), and the bytes autograd saves for the backward pass
+(`SavedActivations`).
 
 These are the independent checks the book sets beside its formulas (`llmscale.counting`):
 a count the package computes is compared with one PyTorch measures.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import torch
@@ -155,3 +156,63 @@ def meta_step_flops(
     with torch.device("meta"):
         tokens = torch.randint(0, cfg.vocab_size, (batch, seq_len))
     return step_flops(net, tokens, training=training, attention=attention)
+
+
+class SavedActivations:
+    """The bytes autograd saves for the backward pass: the activations, measured.
+
+    Use as `with rec.hooks(): loss = ...` (`torch.autograd.graph.saved_tensors_hooks`). Each storage
+    counts once while it is held (views of one tensor share it) and leaves the count when autograd
+    frees it: `live_bytes` now, `peak_bytes` the most at once. `by_part` adds up, per value of
+    `part` (set it while a block runs, e.g. "block 0"), the bytes that became saved under it.
+    The tensors of `exclude` (a model's parameters and buffers: the model state, stored whether
+    or not a backward pass follows) are left out.
+    """
+
+    def __init__(self, exclude: Iterable[torch.Tensor] = ()):
+        self.exclude = {t.untyped_storage().data_ptr() for t in exclude}
+        self.live: dict[int, list[int]] = {}  # storage pointer -> [references, bytes]
+        self.live_bytes = 0
+        self.peak_bytes = 0
+        self.by_part: dict[str, int] = {}
+        self.part = "outside the blocks"
+
+    def pack(self, tensor: torch.Tensor):
+        storage = tensor.untyped_storage()
+        key = storage.data_ptr()
+        if key in self.exclude or storage.nbytes() == 0:
+            return tensor
+        if key in self.live:
+            self.live[key][0] += 1
+        else:
+            self.live[key] = [1, storage.nbytes()]
+            self.live_bytes += storage.nbytes()
+            self.peak_bytes = max(self.peak_bytes, self.live_bytes)
+            self.by_part[self.part] = self.by_part.get(self.part, 0) + storage.nbytes()
+        return _Held(tensor, key, self)
+
+    @staticmethod
+    def unpack(held):
+        return held.tensor if isinstance(held, _Held) else held
+
+    def hooks(self):
+        return torch.autograd.graph.saved_tensors_hooks(self.pack, self.unpack)
+
+    def _release(self, key: int) -> None:
+        entry = self.live[key]
+        entry[0] -= 1
+        if entry[0] == 0:
+            self.live_bytes -= entry[1]
+            del self.live[key]
+
+
+class _Held:
+    """A saved tensor; when autograd frees it, the counter forgets it."""
+
+    __slots__ = ("key", "owner", "tensor")
+
+    def __init__(self, tensor, key, owner):
+        self.tensor, self.key, self.owner = tensor, key, owner
+
+    def __del__(self):
+        self.owner._release(self.key)

@@ -12,6 +12,7 @@ from torch.utils.checkpoint import checkpoint
 
 from ... import exercises, hardware, model, presets, published
 from ...config import ModelConfig
+from ...measure import SavedActivations
 from ...parallelism import Layout, memory
 
 # The page's decoder (3.7M parameters), trained in fp32 on the CPU like the book's other models,
@@ -29,37 +30,11 @@ def book_config(**changes) -> ModelConfig:
     return ModelConfig(**{**BOOK_MODEL, **changes})
 
 
-class SavedBytes:
-    """Bytes of the tensors autograd saves for the backward pass, by the block that saved them.
-
-    Use as `torch.autograd.graph.saved_tensors_hooks(rec.pack, rec.unpack)`. Each storage counts
-    once (views of one tensor share it); parameters and buffers (weights, rotary tables) are left
-    out: they are the model state, stored whether or not a backward pass follows.
-    """
-
-    def __init__(self, net: nn.Module):
-        self.model_state = {t.untyped_storage().data_ptr() for t in [*net.parameters(), *net.buffers()]}
-        self.seen: set[int] = set()
-        self.by_part: dict[str, int] = {}
-        self.part = "outside the blocks"
-
-    def pack(self, t: torch.Tensor) -> torch.Tensor:
-        key = t.untyped_storage().data_ptr()
-        if key not in self.model_state and key not in self.seen:
-            self.seen.add(key)
-            self.by_part[self.part] = self.by_part.get(self.part, 0) + t.untyped_storage().nbytes()
-        return t
-
-    @staticmethod
-    def unpack(t: torch.Tensor) -> torch.Tensor:
-        return t
-
-
 class TaggedBlock(nn.Module):
-    """A decoder block that names itself to a `SavedBytes` and, with `recompute`, runs under
+    """A decoder block that names itself to a `SavedActivations` and, with `recompute`, runs under
     `torch.utils.checkpoint` (full recomputation: only the block's input is saved)."""
 
-    def __init__(self, block: nn.Module, recorder: SavedBytes | None, name: str, recompute: bool):
+    def __init__(self, block: nn.Module, recorder: SavedActivations | None, name: str, recompute: bool):
         super().__init__()
         self.block, self.recorder, self.name, self.recompute = block, recorder, name, recompute
 
@@ -77,7 +52,7 @@ class TaggedBlock(nn.Module):
                 self.recorder.part = previous
 
 
-def wrap_blocks(net: nn.Module, recorder: SavedBytes | None = None, recompute: bool = False) -> nn.Module:
+def wrap_blocks(net: nn.Module, recorder: SavedActivations | None = None, recompute: bool = False) -> nn.Module:
     """Replace each block of the decoder `net` by a `TaggedBlock` (in place); returns `net`."""
     net.blocks = nn.ModuleList(
         TaggedBlock(b, recorder, f"block {i}", recompute) for i, b in enumerate(list(net.blocks))
@@ -90,10 +65,10 @@ def saved_bytes(cfg: ModelConfig, tokens: torch.Tensor, *, recompute: bool = Fal
     by part ({"block 0": ..., "outside the blocks": ...}); the backward pass then runs and frees them.
     attention: "math" (scores stored, as Korthikanti et al. count) or "default" (PyTorch's choice)."""
     net = model.build(cfg, seed=0, device=tokens.device)
-    recorder = SavedBytes(net)
+    recorder = SavedActivations([*net.parameters(), *net.buffers()])
     wrap_blocks(net, recorder, recompute)
     kernel = sdpa_kernel(SDPBackend.MATH) if attention == "math" else contextlib.nullcontext()
-    with kernel, torch.autograd.graph.saved_tensors_hooks(recorder.pack, recorder.unpack):
+    with kernel, recorder.hooks():
         _, loss = net(tokens, tokens)
     loss.backward()
     return dict(recorder.by_part)

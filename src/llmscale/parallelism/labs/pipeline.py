@@ -61,6 +61,7 @@ from torch.distributed.pipelining import (
 
 from llmscale import model as book_model
 from llmscale.config import ModelConfig
+from llmscale.measure import SavedActivations
 from llmscale.parallelism import schedule
 from llmscale.parallelism.labs import _common
 
@@ -136,10 +137,10 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
 class Recorder:
     """Times a rank's compute (stage forwards, backwards, losses), counts microbatches in flight and,
-    with a `SavedBytes` attached, the bytes that the first microbatch's forward and loss leave saved."""
+    with a `SavedActivations` attached, the bytes that the first microbatch's forward and loss leave saved."""
 
     def __init__(self, device: torch.device):
-        self.saved: SavedBytes | None = None
+        self.saved: SavedActivations | None = None
         # On a GPU the calls only queue kernels: wait for them, or the time is the launch's.
         self.sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
         self.reset()
@@ -193,59 +194,6 @@ class Recorder:
         finally:
             self.sync()
             self.busy_s += time.perf_counter() - t0
-
-
-class SavedBytes:
-    """Bytes autograd holds for backward, live and at peak, each storage counted once.
-
-    Parameters and buffers (weights saved by matrix products, rope tables) are not activations
-    and are left out.
-    """
-
-    def __init__(self, exclude: list[torch.Tensor]):
-        self.exclude = {t.untyped_storage().data_ptr() for t in exclude}
-        self.live: dict[int, list[int]] = {}  # storage pointer -> [references, bytes]
-        self.live_bytes = 0
-        self.peak_bytes = 0
-
-    def _release(self, key: int) -> None:
-        entry = self.live[key]
-        entry[0] -= 1
-        if entry[0] == 0:
-            self.live_bytes -= entry[1]
-            del self.live[key]
-
-    def pack(self, tensor: torch.Tensor):
-        storage = tensor.untyped_storage()
-        key = storage.data_ptr()
-        if key in self.exclude or storage.nbytes() == 0:
-            return tensor
-        if key in self.live:
-            self.live[key][0] += 1
-        else:
-            self.live[key] = [1, storage.nbytes()]
-            self.live_bytes += storage.nbytes()
-            self.peak_bytes = max(self.peak_bytes, self.live_bytes)
-        return _Held(tensor, key, self)
-
-    @staticmethod
-    def unpack(held):
-        return held.tensor if isinstance(held, _Held) else held
-
-    def hooks(self):
-        return torch.autograd.graph.saved_tensors_hooks(self.pack, self.unpack)
-
-
-class _Held:
-    """A saved tensor; when autograd frees it, the counter forgets it."""
-
-    __slots__ = ("key", "owner", "tensor")
-
-    def __init__(self, tensor, key, owner):
-        self.tensor, self.key, self.owner = tensor, key, owner
-
-    def __del__(self):
-        self.owner._release(self.key)
 
 
 class Logits(nn.Module):
@@ -332,7 +280,7 @@ def run_schedule(name: str, m: int, cfg: ModelConfig, batch: int, world, args) -
     tensors += [t for st in stages for t in (*st.submod.parameters(), *st.submod.buffers())]
     split.zero_grad(set_to_none=True)
     recorder.reset()
-    recorder.saved = SavedBytes(tensors)
+    recorder.saved = SavedActivations(tensors)
     with recorder.saved.hooks():
         step()
     held = recorder.saved.peak_bytes / recorder.first_microbatch_bytes if recorder.first_microbatch_bytes else 0.0
