@@ -296,3 +296,15 @@ def test_collectives_lab_runs_as_one_process():
     result = parse_result(proc.stdout)
     assert result["world_size"] == 1 and "p2p" not in result["ops"]  # no peer to send to
     assert all(r["checked"] and r["fit"] is None and r["bus_bytes"] == [0.0, 0.0] for r in result["ops"].values())
+
+
+def test_expert_traffic_with_sequence_parallelism_is_each_ranks_share_of_the_tokens():
+    # With sequence parallelism a replica's tp ranks hold 1/tp of the tokens each and send only
+    # those; without it each rank holds all of them and is counted as sending them all.
+    whole = comms.expert_parallel_traffic(MOE, ep=2, tp=1)
+    shared = comms.expert_parallel_traffic(MOE, ep=2, tp=2, sequence_parallel=True)
+    unshared = comms.expert_parallel_traffic(MOE, ep=2, tp=2, sequence_parallel=False)
+    assert shared.bytes_per_gpu == whole.bytes_per_gpu / 2
+    assert unshared.bytes_per_gpu == whole.bytes_per_gpu
+    with pytest.raises(ValueError, match="tp"):
+        comms.expert_parallel_traffic(MOE, ep=2, tp=0)

@@ -450,13 +450,20 @@ def expert_parallel_traffic(
     microbatch_size: int = 1,
     seq_len: int | None = None,
     bytes_per_value: float = BF16_BYTES,
+    tp: int = 1,
+    sequence_parallel: bool = True,
 ) -> StepTraffic:
     """Expert-parallel traffic per GPU per step: in every MoE layer of a stage, per microbatch, an
-    all-to-all that dispatches the b·s tokens' k copies (b·s·k·d values) to their experts and one
+    all-to-all that dispatches the tokens' k copies (k·d values per token) to their experts and one
     that combines them back, and the same two in the backward pass; uniform routing, so (ep−1)/ep
     of each buffer leaves the GPU. Per token and layer this is `all_to_all_bytes_per_token_layer`
-    × `remote_fraction(ep)`. Each GPU is counted as dispatching a whole microbatch's b·s tokens;
-    how tensor parallelism shares them out (expert tensor parallelism) is not modelled."""
+    × `remote_fraction(ep)`.
+
+    Which tokens a GPU dispatches: with sequence parallelism the tp ranks of a replica hold 1/tp of
+    the microbatch's b·s tokens each (the layout of the MoE layer's input), so each sends its own
+    share and the replica's tp GPUs together send the microbatch once. Without it, every rank
+    holds all b·s tokens and is counted as sending them all (tp times the bytes; an implementation
+    would share them out first)."""
     cfg = _config(cfg, "expert-parallel")
     counting.check_moe(cfg)
     ep = positive_int("ep", ep, "16")
@@ -464,7 +471,10 @@ def expert_parallel_traffic(
         raise ValueError(f"ep={ep} does not divide n_experts={cfg.n_experts}; choose a divisor of it")
     layers = _layers_per_stage(cfg, positive_int("pp", pp, "15"))
     m = positive_int("microbatches", microbatches, "8")
-    buffer = _activation_bytes(cfg, microbatch_size, seq_len, bytes_per_value) * cfg.top_k
+    tp = positive_int("tp", tp, "8")
+    sequence_parallel = boolean("sequence_parallel", sequence_parallel)
+    share = tp if sequence_parallel else 1
+    buffer = _activation_bytes(cfg, microbatch_size, seq_len, bytes_per_value) * cfg.top_k / share
     if ep == 1:
         return StepTraffic("expert", ())
     return StepTraffic(
@@ -524,7 +534,11 @@ def step_traffic(
         "pipeline": pipeline_parallel_traffic(
             model, lay.pp, lay.tp, lay.microbatches, sequence_parallel=lay.sequence_parallel, chunks=lay.chunks, **shape
         ),
-        "expert": expert_parallel_traffic(model, lay.ep, lay.pp, lay.microbatches, **shape) if model.is_moe else empty,
+        "expert": expert_parallel_traffic(
+            model, lay.ep, lay.pp, lay.microbatches, tp=lay.tp, sequence_parallel=lay.sequence_parallel, **shape
+        )
+        if model.is_moe
+        else empty,
     }
 
 

@@ -60,7 +60,7 @@ def expert_parallel_cost(ep: int) -> ExpertParallelCost:
     even = memory.moe_training_memory_per_gpu(
         n_s, cfg.n_experts * counting.expert_params(cfg), tp, pp, dp, ep, zero_stage=1
     )
-    traffic = comms.expert_parallel_traffic(cfg, ep, pp=pp, microbatches=m)
+    traffic = comms.expert_parallel_traffic(cfg, ep, pp=pp, microbatches=m, tp=tp, sequence_parallel=True)
     return ExpertParallelCost(
         ep=ep,
         weights=tb.weights,
