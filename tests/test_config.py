@@ -30,6 +30,14 @@ BASE = dict(n_layers=2, d_model=64, n_heads=4, vocab_size=100, seq_len=32)
         (dict(seq_len=2.5), "seq_len"),
         (dict(n_layers=True), "n_layers"),
         (dict(norm_eps=0.0), "norm_eps"),
+        (dict(q_lora_rank=16), "q_lora_rank"),
+        (dict(kv_lora_rank=16, n_kv_heads=2), "n_kv_heads"),
+        (dict(kv_lora_rank=16, pos="learned"), "pos"),
+        (dict(kv_lora_rank=16, qk_rope_head_dim=5), "qk_rope_head_dim"),
+        (dict(n_shared_experts=1), "n_shared_experts"),
+        (dict(expert_d_ff=32), "expert_d_ff"),
+        (dict(n_experts=4, top_k=2, n_dense_layers=2), "n_dense_layers"),
+        (dict(routed_scaling_factor=0), "routed_scaling_factor"),
     ],
 )
 def test_invalid_config_names_the_field(changes, field):
@@ -50,6 +58,13 @@ def test_heads_must_divide_width_unless_head_dim_is_given(d_model, n_heads):
 def test_defaults_resolve_as_documented():
     cfg = ModelConfig(**BASE)
     assert (cfg.kv_heads, cfg.head_dim_, cfg.ff_dim) == (4, 16, 256)
+    assert not cfg.is_mla and cfg.v_head_dim_ == 16 and cfg.expert_ff_dim == 256 and cfg.n_moe_layers == 0
+    # Latent attention: d_nope = d_v = head_dim, d_rope = d_nope/2; a head's query/key is d_nope + d_rope.
+    mla = ModelConfig(**BASE, kv_lora_rank=32)
+    assert (mla.qk_nope_head_dim_, mla.qk_rope_head_dim_, mla.v_head_dim_, mla.head_dim_) == (16, 8, 16, 24)
+    assert mla.is_mla and mla.kv_heads == 4
+    deep = ModelConfig(**BASE, n_experts=4, top_k=2, expert_d_ff=32, n_dense_layers=1)
+    assert (deep.expert_ff_dim, deep.ff_dim, deep.n_moe_layers) == (32, 256, 1)
     assert ModelConfig(**BASE, ffn="gelu").ff_dim == 256
     assert ModelConfig(**BASE, n_kv_heads=1).kv_heads == 1
 
@@ -100,6 +115,30 @@ GOOD = {
     "router_aux_loss_coef": [0, 0.0, 0.01, 1, 1.5, 2, 2.0, np.float64(0.02)],
     "router_z_loss_coef": [0, 0.0, 0.001, 1, 1.5, 2, 2.0, np.float64(0.01)],
     "gating": list(GATINGS),
+    "kv_lora_rank": [None, 1, 2, 32, np.int64(16)],
+    "q_lora_rank": [None, 1, 2, 48, np.int64(24)],
+    "qk_rope_head_dim": [None, 2, 8, 64, np.int64(4)],
+    "qk_nope_head_dim": [None, 1, 2, 16, np.int64(8)],
+    "v_head_dim": [None, 1, 2, 16, np.int64(8)],
+    "n_shared_experts": [0, 1, 2, np.int64(1)],
+    "expert_d_ff": [None, 1, 2, 64, np.int64(32)],
+    "n_dense_layers": [0, 1, np.int64(1)],
+    "routed_scaling_factor": [1.0, 2.5, 1, 1.5, 2, 2.0, np.float64(2.5)],
+}
+
+# Fields that only mean something beside another one (latent attention's widths need
+# kv_lora_rank, DeepSeek-style expert fields need experts): GOOD and BAD values are tried on
+# BASE with this context added.
+_MLA = dict(kv_lora_rank=32)
+_MOE = dict(n_experts=4, top_k=2)
+CONTEXT = {
+    "q_lora_rank": _MLA,
+    "qk_rope_head_dim": _MLA,
+    "qk_nope_head_dim": _MLA,
+    "v_head_dim": _MLA,
+    "n_shared_experts": _MOE,
+    "expert_d_ff": _MOE,
+    "n_dense_layers": _MOE,
 }
 
 # Values of every kind; each field must reject those not among its GOOD values.
@@ -171,7 +210,7 @@ def _is_good(field, value):
 
 def _check_rejected(name, value):
     with pytest.raises(ValueError) as info:
-        cfg = ModelConfig(**{**BASE, name: value})
+        cfg = ModelConfig(**{**BASE, **CONTEXT.get(name, {}), name: value})
         pytest.fail(f"{name}={value!r} accepted as {getattr(cfg, name)!r}")
     message = str(info.value)
     assert f"{name}=" in message, f"{name}={value!r}: message does not name the field: {message}"
@@ -186,7 +225,7 @@ def test_every_field_has_good_values_and_a_known_type():
 @pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.name)
 def test_documented_good_values_are_accepted_in_the_declared_type(field):
     for value in GOOD[field.name]:
-        stored = getattr(ModelConfig(**{**BASE, field.name: value}), field.name)
+        stored = getattr(ModelConfig(**{**BASE, **CONTEXT.get(field.name, {}), field.name: value}), field.name)
         assert stored == value and type(stored) in STORED[field.type], (field.name, value, stored)
 
 

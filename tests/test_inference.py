@@ -83,3 +83,15 @@ def test_kv_cache_is_arithmetic_without_torch():
     names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not any(name == "torch" or name.startswith("torch.") for name in names)
+
+
+def test_decode_reads_deepseek_style_experts_leading_dense_layers_and_shared_experts():
+    from llmscale import counting, presets
+    from llmscale.inference import decode
+
+    cfg = presets.get("deepseek-v3")
+    embed = cfg.vocab_size * cfg.d_model
+    # One token reads exactly its active parameters, less the input embedding (a row lookup);
+    # a huge batch touches every expert: all parameters less the embedding.
+    assert decode.decode_weight_params(cfg, 1) == pytest.approx(counting.active_param_count(cfg) - embed, rel=1e-12)
+    assert decode.decode_weight_params(cfg, 10**7) == pytest.approx(counting.param_count(cfg) - embed, rel=1e-9)

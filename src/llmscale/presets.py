@@ -12,6 +12,7 @@ from datetime import date
 
 from . import counting
 from .config import ModelConfig
+from .published import deepseek as _deepseek
 from .published import llama as _llama3
 
 
@@ -81,6 +82,7 @@ _FAMILIES = {
     "llama3": "LLaMA",
     "mixtral": "Mixtral",
     "gpt4": "GPT-4 (reported)",
+    "deepseek": "DeepSeek",
 }
 
 _PRESETS: dict[str, Preset] = {}
@@ -337,6 +339,48 @@ _add(
         "attention: with these widths (d_ff = 4·d) it would hold only half the 55B, but a wider "
         "model with narrower experts (d ≈ 15.1k, d_ff ≈ 2·d) meets both figures with multi-query "
         "attention (the expert-arithmetic page solves for it). The preset keeps multi-head attention.",
+    )
+)
+
+_DEEPSEEK_COMMON = dict(ffn="swiglu", norm="rmsnorm", pos="rope", tie_embeddings=False, bias=False)
+_add(
+    Preset(
+        "deepseek-v2-lite",
+        "DeepSeek-V2-Lite",
+        ModelConfig(seq_len=_deepseek.DEEPSEEK_V3_PRETRAIN_CONTEXT, **_deepseek.DEEPSEEK_V2_LITE, **_DEEPSEEK_COMMON),
+        date(2024, 5, 16),
+        _deepseek.FIGURES["deepseek-v2-lite.total_params"].value,
+        None,
+        _deepseek.DEEPSEEK_V2_LITE_SOURCE,
+        "Multi-head latent attention without the query bottleneck (q_lora_rank none), a KV latent "
+        "of 512 and a rotary key of 64; the first layer dense, then 2 shared and 64 routed experts "
+        "of 1408, 6 per token, softmax gating not renormalised. seq_len is the 4K of pre-training "
+        "(YaRN extends it; positions add no parameter).",
+    )
+)
+_add(
+    Preset(
+        "deepseek-v3",
+        "DeepSeek-V3",
+        ModelConfig(
+            seq_len=_deepseek.DEEPSEEK_V3_PRETRAIN_CONTEXT,
+            gating="sigmoid-topk",
+            **_deepseek.DEEPSEEK_V3,
+            **_DEEPSEEK_COMMON,
+        ),
+        date(2024, 12, 26),
+        _deepseek.FIGURES["deepseek-v3.total_params"].value,
+        _deepseek.FIGURES["deepseek-v3.train_tokens"].value,
+        _deepseek.DEEPSEEK_V3_SOURCE,
+        "Multi-head latent attention (128 heads; query latent 1536, KV latent 512, rotary key 64, "
+        "d_nope = d_v = 128); the first 3 of 61 layers dense (SwiGLU 18432), the other 58 with 1 "
+        "shared and 256 routed experts of 2048, 8 routed per token, sigmoid gating renormalised "
+        "and scaled by 2.5 (its group-limited routing and bias-based balancing change no "
+        "parameter and are not modelled). The count is the main model, as transformers' "
+        "DeepseekV3ForCausalLM builds it: the 671B of the paper. The released checkpoint adds "
+        "one multi-token-prediction module (11.5B more, 685B in all) used for training and "
+        "speculative decoding, not counted here. seq_len is the 4K of pre-training; the report "
+        "extends it to 128K with YaRN, which adds no parameter.",
     )
 )
 

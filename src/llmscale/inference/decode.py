@@ -62,13 +62,17 @@ def decode_weight_params(cfg: ModelConfig, batch_tokens: float) -> float:
     model). The input embedding is left out: a step looks up only B of its rows."""
     counting.check_decoder_only(cfg, "decode costs")
     b = counting.param_breakdown(cfg)
-    shared_read = b.attention + b.norms + cfg.n_layers * counting.router_params(cfg) + cfg.vocab_size * cfg.d_model
-    touched = (
-        expected_distinct_experts(cfg.n_experts, cfg.top_k, batch_tokens)
-        if cfg.is_moe
-        else (1.0 if non_negative_number("batch_tokens", batch_tokens, "32") > 0 else 0.0)
-    )
-    return shared_read + cfg.n_layers * touched * counting.ffn_params(cfg)
+    lm_head = cfg.vocab_size * cfg.d_model
+    if not cfg.is_moe:
+        touched = 1.0 if non_negative_number("batch_tokens", batch_tokens, "32") > 0 else 0.0
+        return b.attention + b.norms + lm_head + touched * b.feed_forward
+    # A mixture: every token uses the leading dense layers and the shared experts (counted in
+    # feed_forward, zero for a classic mixture) and the routers; the routed experts are read
+    # only as far as the batch touches them.
+    touched = expected_distinct_experts(cfg.n_experts, cfg.top_k, batch_tokens)
+    moe_layers = cfg.n_moe_layers
+    shared_read = b.attention + b.norms + lm_head + b.feed_forward + moe_layers * counting.router_params(cfg)
+    return shared_read + moe_layers * touched * counting.expert_ffn_params(cfg)
 
 
 def decode_flops_per_byte(cfg: ModelConfig, batch_tokens: float, bytes_per_value: float = 2) -> float:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
+from .cache import LayerCache
 
 
 def activation(kind: str, x: torch.Tensor, gate: torch.Tensor | None = None) -> torch.Tensor:
@@ -58,7 +59,14 @@ class Attention(nn.Module):
         self.out = nn.Linear(q_width, cfg.d_model, bias=cfg.bias)
         self.rope = cfg.pos == "rope"
 
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None, cache: LayerCache | None = None
+    ) -> torch.Tensor:
+        """Attention over x (B, S, d). With a `LayerCache`, x holds the new tokens only: their
+        positions start at cache.length, their keys and values are appended to the cache and the
+        queries attend to every cached token and causally among themselves."""
+        if cache is not None:
+            return self._forward_cached(x, rope, cache)
         B, S, _ = x.shape
         h, kv = self.n_heads, self.kv_heads
         qkv = self.qkv(x).view(B, S, h + 2 * kv, self.head_dim)
@@ -76,6 +84,42 @@ class Attention(nn.Module):
             v = v.repeat_interleave(h // kv, dim=1)
         y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         return self.out(y.transpose(1, 2).reshape(B, S, h * self.head_dim))
+
+    def _forward_cached(self, x: torch.Tensor, rope, cache: LayerCache) -> torch.Tensor:
+        B, S, _ = x.shape
+        h, kv, hd = self.n_heads, self.kv_heads, self.head_dim
+        start = cache.length
+        qkv = self.qkv(x).view(B, S, h + 2 * kv, hd)
+        if self.rope:
+            cos, sin = rope[0][start : start + S, None, :], rope[1][start : start + S, None, :]
+            qk = apply_rope(qkv[:, :, : h + kv], cos, sin)
+            q, k = qk[:, :, :h], qk[:, :, h:]
+        else:
+            q, k = qkv[:, :, :h], qkv[:, :, h : h + kv]
+        k, v = cache.update(k, qkv[:, :, h + kv :])  # (B, start + S, h_kv, d_h), views of the cache
+        total = start + S
+        # Grouped heads without copying K/V: the g = h/h_kv query heads that share a K/V head are
+        # stacked along the query axis, (B, h_kv, g·S, d_h), against that head's (B, h_kv, total, d_h).
+        g = h // kv
+        q = q.transpose(1, 2).reshape(B, kv, g * S, hd)
+        k, v = k.transpose(1, 2), v.transpose(1, 2)
+        if S == 1 and x.device.type == "cpu":
+            # One new token sees every cached one. Two small matrix products: on a CPU the fused
+            # kernel's thread pool costs more than this whole step at decode sizes.
+            scores = (q @ k.transpose(-1, -2)) * (hd**-0.5)
+            y = scores.softmax(dim=-1) @ v
+        elif S == 1:
+            y = F.scaled_dot_product_attention(q, k, v)
+        elif start == 0 and g == 1:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            # New token i sits at position start + i and sees keys 0..start + i: the causal mask
+            # offset by `start` (is_causal would align it top-left when S < total).
+            mask = torch.ones(S, total, dtype=torch.bool, device=x.device).tril(diagonal=start)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.repeat(g, 1))
+        # (B, h_kv, g·S, d_h) -> (B, S, h·d_h), heads in the order of the projection
+        y = y.view(B, kv, g, S, hd).permute(0, 3, 1, 2, 4).reshape(B, S, h * hd)
+        return self.out(y)
 
 
 class FeedForward(nn.Module):

@@ -6,8 +6,17 @@ its k best experts and their outputs are mixed with the gate weights. Two gating
 * ``"topk-softmax"`` (Mixtral, and GShard's renormalised top-2): softmax over the k chosen
   logits, so a token's gate weights sum to 1. With k = 1 the weight is always 1 and the
   language-model loss sends the router no gradient: only the auxiliary losses train it.
-* ``"softmax-topk"`` (Switch Transformer): softmax over all E logits, then the k largest
-  probabilities, not renormalised.
+* ``"softmax-topk"`` (Switch Transformer, DeepSeek-V2): softmax over all E logits, then the k
+  largest probabilities, not renormalised.
+* ``"sigmoid-topk"`` (DeepSeek-V3): a sigmoid score per expert; the k best (by score plus a
+  per-expert bias buffer, zero here: DeepSeek's auxiliary-loss-free balancing adjusts it during
+  training, which the book does not do) are kept and their scores renormalised to sum to 1.
+  Its group-limited routing (experts picked from the best few groups) is left out.
+
+DeepSeek-style experts (DeepSeekMoE): experts may be narrower than d_ff (`expert_d_ff`,
+"fine-grained"), gate weights may be scaled (`routed_scaling_factor`), and `n_shared_experts`
+experts, built as one block n_shared·expert width wide, process every token beside the routed
+ones, outside the router and its capacity.
 
 Capacity: with a ``capacity_factor`` c, each expert takes at most ``ceil(c · T · k / E)`` of
 the T·k assignments of a batch of T tokens. Assignments beyond it are *dropped*: that expert
@@ -238,8 +247,16 @@ class MoELayer(nn.Module):
         self.n_experts, self.top_k = cfg.n_experts, cfg.top_k
         self.capacity_factor, self.gating, self.dispatch = cfg.capacity_factor, cfg.gating, dispatch
         self.ffn_kind = cfg.ffn
+        self.routed_scaling_factor = cfg.routed_scaling_factor
         self.router = nn.Linear(cfg.d_model, cfg.n_experts, bias=cfg.bias)
-        self.experts = nn.ModuleList(FeedForward(cfg) for _ in range(cfg.n_experts))
+        expert_cfg = cfg if cfg.expert_ff_dim == cfg.ff_dim else cfg.replace(d_ff=cfg.expert_ff_dim)
+        self.experts = nn.ModuleList(FeedForward(expert_cfg) for _ in range(cfg.n_experts))
+        self.shared = (
+            FeedForward(cfg.replace(d_ff=cfg.n_shared_experts * cfg.expert_ff_dim)) if cfg.n_shared_experts else None
+        )
+        if self.gating == "sigmoid-topk":
+            # DeepSeek-V3's selection bias (a buffer, not a parameter); zero: no balancing updates here.
+            self.register_buffer("score_bias", torch.zeros(cfg.n_experts))
         self.stats: MoEStats | None = None
 
     def route(self, x: torch.Tensor) -> Routing:
@@ -249,8 +266,15 @@ class MoELayer(nn.Module):
         if self.gating == "topk-softmax":
             top_logits, experts = logits.topk(self.top_k, dim=-1)
             weights = top_logits.softmax(dim=-1)
+        elif self.gating == "sigmoid-topk":
+            scores = logits.sigmoid()
+            experts = (scores + self.score_bias.float()).topk(self.top_k, dim=-1).indices
+            weights = scores.gather(1, experts)
+            weights = weights / (weights.sum(dim=-1, keepdim=True) + 1e-20)
         else:
             weights, experts = probs.topk(self.top_k, dim=-1)
+        if self.routed_scaling_factor != 1.0:
+            weights = weights * self.routed_scaling_factor
         return Routing(logits, probs, experts, weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -276,6 +300,8 @@ class MoELayer(nn.Module):
             balance_loss=balance_loss(routing.probs, tokens_per_expert, self.top_k),
             z_loss=z_loss(routing.logits),
         )
+        if self.shared is not None:
+            y = y + self.shared(x)
         return y.reshape(shape)
 
     def _sorted_experts(self, x: torch.Tensor, plan: DispatchPlan) -> torch.Tensor:

@@ -134,13 +134,18 @@ class ExpertParallelMoE(nn.Module):
     only where the experts run changes.
     """
 
-    route = MoELayer.route  # reads self.router, self.gating and self.top_k only
+    route = MoELayer.route  # reads self.router, gating, top_k, routed_scaling_factor (and score_bias)
 
     def __init__(self, layer: MoELayer, world: World):
         super().__init__()
         self.rank, self.world_size = world.rank, world.world_size
         self.n_experts, self.top_k = layer.n_experts, layer.top_k
         self.capacity_factor, self.gating = layer.capacity_factor, layer.gating
+        self.routed_scaling_factor = layer.routed_scaling_factor
+        if hasattr(layer, "score_bias"):  # sigmoid gating's selection bias, a buffer
+            self.register_buffer("score_bias", layer.score_bias.clone())
+        if getattr(layer, "shared", None) is not None:
+            raise ValueError("shared experts are not split by this lab; use n_shared_experts=0")
         self.owned = local_experts(layer.n_experts, world.world_size, world.rank)
         self.router = copy.deepcopy(layer.router)
         self.experts = nn.ModuleList(copy.deepcopy(layer.experts[e]) for e in self.owned)

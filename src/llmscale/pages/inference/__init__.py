@@ -1,0 +1,1 @@
+"""Pages of the Inference chapter: claims and exercises, one module per notebook."""
