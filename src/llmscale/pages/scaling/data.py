@@ -530,10 +530,10 @@ exercises.register(
 )
 exercises.register(
     "data-5",
-    lambda: mixtures.epochs_at_value(0.5, r_star=mixtures.MUENNIGHOFF.rd_star / 2),
+    lambda: mixtures.epochs_at_value(0.5, r_star=mixtures.MUENNIGHOFF.rd_star / 3),
     rel_tol=0.01,
     unit="epochs",
-    hint="Pass r_star=mixtures.MUENNIGHOFF.rd_star / 2 to mixtures.epochs_at_value(0.5, ...), or solve "
-    "(1 + R*·(1 − exp(−R/R*))) / (1 + R) = 1/2 with the halved R*.",
+    hint="Pass r_star=mixtures.MUENNIGHOFF.rd_star / 3 to mixtures.epochs_at_value(0.5, ...), or solve "
+    "(1 + R*·(1 − exp(−R/R*))) / (1 + R) = 1/2 with R* divided by three.",
     kind="modify",
 )
