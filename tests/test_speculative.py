@@ -278,3 +278,14 @@ def test_the_experiments_pair_is_trained_once_then_loaded_from_the_cache(tmp_pat
     assert sum(point["accepted_histogram"]) == point["rounds"]
     with pytest.raises(ValueError, match="language"):
         exp.corpus("klingon")
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_measure_costs_times_each_step_as_decoding_spends_it(temperature):
+    target, draft = tiny_model(0, n_layers=2), tiny_model(1, n_layers=1)
+    context = torch.randint(0, target.cfg.vocab_size, (1, 8), generator=torch.Generator().manual_seed(0))
+    costs = spec.measure_costs(target, draft, context, gammas=(1, 3), repeats=3, temperature=temperature)
+    assert set(costs.verify_s) == {1, 3} and costs.context == 8
+    assert costs.target_s > 0 and costs.draft_s > 0 and all(s > 0 for s in costs.verify_s.values())
+    with pytest.raises(ValueError, match="temperature"):
+        spec.measure_costs(target, draft, context, gammas=(1,), repeats=3, temperature=-1.0)

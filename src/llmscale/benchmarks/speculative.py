@@ -26,7 +26,9 @@ def benchmark(language: str, gammas=(1, 2, 3, 4, 6), repeats: int = 5, device: s
     rows = []
     with measure.torch_threads(1 if device == "cpu" else None):
         context = exp.prompts(language, "small", device)[0]
-        costs = spec.measure_costs(target, draft, context, tuple(gammas), repeats=50, statistic="min")
+        costs = spec.measure_costs(
+            target, draft, context, tuple(gammas), repeats=50, statistic="min", temperature=exp.TEMPERATURE
+        )
         for g in gammas:
             timed = exp.timed_speedup(target, draft, language, "small", g, seed=0, repeats=repeats, device=device)
             free_verify = spec.speedup(timed["alpha"], g, costs.c)

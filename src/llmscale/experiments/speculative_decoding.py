@@ -7,7 +7,9 @@ weights and the batch order). Then, for each γ of `GAMMAS`, the pair decodes `n
 each of `n_prompts` validation prompts, sampling at temperature 1 (the rejection rule) and
 greedily; the decoding seed is the model seed. Recorded per run: α measured (accepted / verified
 drafts), E[Σ min(p, q)] on the same contexts, new tokens per verify pass, and the step costs
-(`speculative.measure_costs`) with the wall-clock speed-up over the target alone. One CPU thread;
+(`speculative.measure_costs` at temperature 1: each step with its sampling, the verify pass with
+its acceptance test, as the decoding loop spends them; version 1 timed bare forwards) with the
+wall-clock speed-up over the target alone. One CPU thread;
 the small size took about eleven minutes on the book's 2-core machine while other jobs shared it
 (training included; about four with the weights cached), and its timings carry that machine's
 noise: `python -m llmscale.benchmarks.speculative` times the points again side by side.
@@ -205,7 +207,7 @@ def _run(size: str, device: str) -> dict:
                 sampled = [decode_point(target, draft, language, size, g, TEMPERATURE, seed, device) for g in GAMMAS]
                 greedy = [decode_point(target, draft, language, size, g, 0.0, seed, device) for g in GAMMAS]
                 context = prompts(language, size, device)[0]
-                costs = spec.measure_costs(target, draft, context, GAMMAS, repeats=30)
+                costs = spec.measure_costs(target, draft, context, GAMMAS, repeats=30, temperature=TEMPERATURE)
                 timed = [timed_speedup(target, draft, language, size, g, seed, device=device) for g in GAMMAS]
             runs.append(
                 {
@@ -231,7 +233,7 @@ def _run(size: str, device: str) -> dict:
 
 EXPERIMENT = Experiment(
     name="speculative-decoding",
-    version=1,
+    version=2,
     sizes=tuple(_SIZES),
     default_size="small",
     description="draft-then-verify decoding: α, tokens per verify pass and speed-up against γ, two languages",

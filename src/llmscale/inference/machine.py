@@ -16,6 +16,7 @@ from __future__ import annotations
 import platform
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import torch
 
@@ -140,9 +141,32 @@ def _cpu_model() -> str:
     return (platform.processor() or platform.machine() or "unknown") + " CPU"
 
 
+def last_level_cache_bytes() -> int | None:
+    """The largest CPU cache this machine reports (Linux sysfs), in bytes; None where none is
+    reported. Some servers have L3 caches of hundreds of MiB: a "large" tensor may fit in them."""
+    sizes = []
+    for f in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        try:
+            text = f.read_text().strip()
+        except OSError:
+            continue
+        units = {"K": 2**10, "M": 2**20, "G": 2**30}
+        if text[:-1].isdigit() and text[-1] in units:
+            sizes.append(int(text[:-1]) * units[text[-1]])
+        elif text.isdigit():
+            sizes.append(int(text))
+    return max(sizes) if sizes else None
+
+
+def stream_bytes() -> int:
+    """Bytes of a CPU tensor that a pass over must read from memory, not from a cache: twice the
+    last-level cache, and at least 1 GiB (a 128 MiB tensor sits inside a 480 MiB L3)."""
+    return max(2**30, 2 * (last_level_cache_bytes() or 0))
+
+
 def _default_sizes(dev: torch.device) -> tuple[int, int]:
     # Large enough to leave the caches (and, on a GPU, to fill the chip), small enough for seconds.
-    return (8192, 2**30) if dev.type == "cuda" else (1024, 2**27)
+    return (8192, 2**30) if dev.type == "cuda" else (1024, stream_bytes())
 
 
 def measure_machine(
@@ -154,7 +178,7 @@ def measure_machine(
 ) -> Machine:
     """Measure `device` (see the module docstring for the method): matmul FLOP/s of two
     `matmul_size`² matrices per dtype (None: 1024 on a CPU, 8192 on a GPU) and bandwidth over a
-    float32 tensor of `tensor_bytes` (None: 128 MiB on a CPU, 1 GiB on a GPU), best of `repeats`,
+    float32 tensor of `tensor_bytes` (None: `stream_bytes()` on a CPU, 1 GiB on a GPU), best of `repeats`,
     on PyTorch's current number of CPU threads."""
     dev = _check_device(device)
     if isinstance(dtypes, str) or not dtypes:

@@ -317,39 +317,81 @@ class StepCosts:
 
 
 @torch.inference_mode()
-def _time_step(model, context_ids: torch.Tensor, n_new: int, repeats: int, statistic: str = "median") -> float:
-    """Median (or least) seconds of one forward of `n_new` tokens on top of a cache holding `context_ids`."""
+def _time_step(
+    model,
+    context_ids: torch.Tensor,
+    n_new: int,
+    repeats: int,
+    statistic: str = "median",
+    temperature: float = 0.0,
+    verify_gamma: int | None = None,
+) -> float:
+    """Median (or least) seconds of one forward of `n_new` tokens on top of a cache holding
+    `context_ids`, and of what decoding then does with the logits: with `verify_gamma` None,
+    choose the next token (argmax at temperature 0, else a sample from the softmax), as a step of
+    plain decoding and a draft step do; with `verify_gamma` = γ (n_new = γ + 1), the acceptance
+    test of `speculative_generate` over the γ drafts, as a verify pass does."""
     cache = model.new_cache(context_ids.shape[1] + n_new)
     model(context_ids, cache=cache)
     length = cache.length
     new = context_ids[:, -n_new:]
+    device = context_ids.device
+    generator = torch.Generator(device=device)
+    generator.manual_seed(0)
+    greedy = temperature == 0
+    if verify_gamma is not None:
+        # the drafts are the last γ tokens of `new`; the draft's distributions, uniform: the test
+        # does the same work whatever their values
+        drafted = [new[:, 1 + i : 2 + i] for i in range(verify_gamma)]
+        vocab = model.cfg.vocab_size
+        q_rows = [] if greedy else [torch.full((1, vocab), 1.0 / vocab, device=device)] * verify_gamma
     times = []
     for _ in range(repeats):
         cache.truncate(length)
-        _sync(context_ids.device)
+        _sync(device)
         t0 = time.perf_counter()
-        model(new, cache=cache)[0][:, -1].argmax(-1).tolist()  # read the result, as decoding does
-        _sync(context_ids.device)
+        logits = model(new, cache=cache)[0]
+        if verify_gamma is not None:
+            _verify(
+                logits[0], q_rows, drafted, verify_gamma, greedy, temperature, generator, SpeculativeStats(verify_gamma)
+            )
+        elif greedy:
+            logits[:, -1].argmax(-1).tolist()  # read the result, as decoding does
+        else:
+            torch.multinomial(_probs(logits[:, -1], temperature), 1, generator=generator).tolist()
+        _sync(device)
         times.append(time.perf_counter() - t0)
     times.sort()
     return times[0] if statistic == "min" else times[len(times) // 2]
 
 
 def measure_costs(
-    target, draft, context_ids: torch.Tensor, gammas=(1, 2, 4, 8), repeats: int = 30, statistic: str = "median"
+    target,
+    draft,
+    context_ids: torch.Tensor,
+    gammas=(1, 2, 4, 8),
+    repeats: int = 30,
+    statistic: str = "median",
+    temperature: float = 0.0,
 ) -> StepCosts:
-    """Time a target step, a draft step (one new token each) and the target's pass over γ + 1
-    tokens for each γ in `gammas`, on top of `context_ids` (1, S) already in the cache; each the
-    median of `repeats` timings, or with statistic="min" the least (the least disturbed by other
-    jobs on a shared machine)."""
+    """Time a target step, a draft step (one new token each, and its choice) and the target's
+    verify pass over γ + 1 tokens (with the acceptance test) for each γ in `gammas`, on top of
+    `context_ids` (1, S) already in the cache, at `temperature` (0: argmax; else sampling and the
+    rejection rule, as `speculative_generate` spends them): each the median of `repeats` timings,
+    or with statistic="min" the least (the least disturbed by other jobs on a shared machine)."""
     positive_int("repeats", repeats, "30")
     choice("statistic", statistic, ("median", "min"))
+    temperature = non_negative_number("temperature", temperature, "1.0")
     for g in gammas:
         positive_int("gamma", g, "4")
+
+    def step(model, n_new, verify_gamma=None):
+        return _time_step(model, context_ids, n_new, repeats, statistic, temperature, verify_gamma)
+
     return StepCosts(
-        target_s=_time_step(target, context_ids, 1, repeats, statistic),
-        draft_s=_time_step(draft, context_ids, 1, repeats, statistic),
-        verify_s={g: _time_step(target, context_ids, g + 1, repeats, statistic) for g in gammas},
+        target_s=step(target, 1),
+        draft_s=step(draft, 1),
+        verify_s={g: step(target, g + 1, g) for g in gammas},
         context=context_ids.shape[1],
     )
 

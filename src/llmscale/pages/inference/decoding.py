@@ -3,6 +3,8 @@ leak's inference-cost claim, whose "lower utilisation" the page's roofline expla
 
 from __future__ import annotations
 
+import math
+
 from ... import exercises, hardware, presets
 from ...config import ModelConfig
 from ...inference import roofline
@@ -10,7 +12,7 @@ from ...inference import roofline
 REVISITS = ("moe-gpt4-inference-cost",)  # registered on What experts cost
 
 # The model the page measures: multi-head attention, so the cache is as wide as the model, and
-# weights (about 71 MB in fp32) several times the CPU's last-level cache.
+# weights (about 71 MB in fp32) several times a laptop CPU's last-level cache (not a large server's).
 CPU_MODEL = ModelConfig(n_layers=4, d_model=512, n_heads=8, vocab_size=4096, seq_len=2048)
 GPU_MODEL = ModelConfig(n_layers=8, d_model=2048, n_heads=16, vocab_size=8192, seq_len=4096)
 BATCHES = (1, 2, 4, 8, 16, 32, 64)
@@ -18,7 +20,15 @@ CPU_CONTEXTS = (16, 512, 1536)
 GPU_CONTEXTS = (16, 1024, 3072)
 STEPS = 6  # decode steps timed per point, best kept
 PASSES = 2  # passes over all points, best kept per point
-GEMV_FEATURES = 4096  # a 4096 × 4096 weight: 64 MiB in fp32, beyond the caches
+
+
+def gemv_features(bytes_per_value: int = 4) -> int:
+    """The side of the square weight the page's matrix-vector product reads: a multiple of 1,024
+    whose bytes reach `machine.stream_bytes()` (twice the last-level cache, at least 1 GiB), so the
+    product reads memory, not a cache (a 4,096² fp32 weight, 64 MiB, sits inside a 480 MiB L3)."""
+    from ...inference.machine import stream_bytes  # torch: only when the page measures
+
+    return 1024 * math.ceil(math.sqrt(stream_bytes() / bytes_per_value) / 1024)
 
 
 exercises.register(
