@@ -51,6 +51,7 @@ ARITHMETIC = {
     "inference.decode",
     "inference.roofline",
     "inference.serving_cost",
+    "compression.formats",
 }
 CORE = {"measure", "model", "data", "train"}
 CHAPTERS = ["scaling", "parallelism", "inference", "compression"]  # in the book's order

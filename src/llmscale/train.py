@@ -117,6 +117,7 @@ def train(
     device: str = "auto",
     progress: bool = True,
     log_every: int = 1,
+    loss_fn=None,
 ) -> History:
     """Train `model` (a config is built first, seeded) on `train_tokens` for `steps` AdamW steps.
 
@@ -126,6 +127,12 @@ def train(
     matrices only, not to norms or biases. A mixture-of-experts model minimises the
     cross-entropy plus its router losses (`Decoder.aux_loss`); `train_loss` logs the
     cross-entropy alone, `aux_loss` and `expert_load` the rest.
+
+    `loss_fn` (optional) replaces the cross-entropy in the objective: it is called as
+    loss_fn(x, y, logits) with the batch's input ids x and target ids y (B, S) and the model's
+    logits (B, S, V), and returns a scalar tensor to minimise (router losses are still added).
+    A distillation loss (`compression.distill.Distiller`) runs its teacher on x. `train_loss`
+    keeps logging the hard cross-entropy, so curves stay comparable with and without a hook.
     """
     for name, value in (
         ("steps", steps),
@@ -136,6 +143,8 @@ def train(
         positive_int(name, value)
     if not lr > 0:
         raise ValueError(f"lr={lr!r} must be > 0, e.g. lr=3e-3")
+    if loss_fn is not None and not callable(loss_fn):
+        raise ValueError(f"loss_fn={loss_fn!r} must be None or a callable (x, y, logits) -> scalar loss tensor")
     dev = select_device(device)
     torch.manual_seed(seed)
     if isinstance(model, ModelConfig):
@@ -188,8 +197,10 @@ def train(
             group["lr"] = rate
         x, y = train_batches.get_batch(step)
         with autocast:
-            _, loss = model(x, y)
-            objective = loss + model.aux_loss if cfg.is_moe else loss
+            logits, loss = model(x, y)
+            objective = loss if loss_fn is None else loss_fn(x, y, logits)
+            if cfg.is_moe:
+                objective = objective + model.aux_loss
         opt.zero_grad(set_to_none=True)
         objective.backward()
         if grad_clip:

@@ -1,0 +1,1 @@
+"""Pages of the Compression chapter: claims and exercises, one module per notebook."""
