@@ -16,9 +16,10 @@ entropy rate), the student's training FLOPs and the teacher's forward FLOPs. The
 decode (batch 1, KV cache, one thread, best of `DECODE_REPEATS` alternating runs) of teacher and
 student gives the book's own "faster".
 
-Budget: one CPU thread; the small size is about 2.3 million student tokens per run (`_SIZES`), 15
-training runs in all, planned at about 15 minutes on the book's 2-core machine shared with other
-jobs (the stored file records the seconds it took). `python -m llmscale run distillation`. On a GPU
+Budget: one CPU thread; the small size is 300 steps of 8 × 128 tokens, about 0.3 million student
+tokens per run (`_SIZES`), 15 training runs in all; not yet run at this size (no stored file), so
+its wall time is not measured (the stored file will record the seconds it took).
+`python -m llmscale run distillation`. On a GPU
 (`--device cuda`) the same sizes run in about a minute; nothing here needs one.
 """
 
