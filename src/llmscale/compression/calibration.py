@@ -9,6 +9,7 @@ sees tokens × width floats).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,19 +61,10 @@ def windows(tokens, n_windows: int, seq_len: int, seed: int = 0) -> torch.Tensor
     return torch.as_tensor(np.stack([tokens[s : s + seq_len] for s in starts]).astype(np.int64))
 
 
-@torch.no_grad()
-def linear_stats(
-    model: nn.Module, calibration: torch.Tensor, layers: dict[str, nn.Linear] | None = None, batch_size: int = 8
-) -> dict[str, LinearStats]:
-    """Input statistics of each layer in `layers` (default `linear_layers(model)`) over the
-    calibration windows (n_windows, seq_len) of token ids, run `batch_size` windows at a time."""
-    if calibration.dim() != 2:
-        raise ValueError(
-            f"calibration has shape {tuple(calibration.shape)}; pass token windows (n_windows, seq_len), "
-            "e.g. calibration.windows(tokens, 32, 128)"
-        )
-    positive_int("batch_size", batch_size)
-    layers = linear_layers(model) if layers is None else layers
+@contextmanager
+def recording(layers: dict[str, nn.Linear]):
+    """Within the block, every forward of a layer in `layers` adds its inputs to the running sums of
+    the `LinearStats` yielded by name (a dict filled as the layers run); the hooks go at exit."""
     stats: dict[str, LinearStats] = {}
 
     def hook(name):
@@ -91,14 +83,33 @@ def linear_stats(
         return record
 
     handles = [m.register_forward_pre_hook(hook(name)) for name, m in layers.items()]
+    try:
+        yield stats
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@torch.no_grad()
+def linear_stats(
+    model: nn.Module, calibration: torch.Tensor, layers: dict[str, nn.Linear] | None = None, batch_size: int = 8
+) -> dict[str, LinearStats]:
+    """Input statistics of each layer in `layers` (default `linear_layers(model)`) over the
+    calibration windows (n_windows, seq_len) of token ids, run `batch_size` windows at a time."""
+    if calibration.dim() != 2:
+        raise ValueError(
+            f"calibration has shape {tuple(calibration.shape)}; pass token windows (n_windows, seq_len), "
+            "e.g. calibration.windows(tokens, 32, 128)"
+        )
+    positive_int("batch_size", batch_size)
+    layers = linear_layers(model) if layers is None else layers
     was_training = model.training
     model.eval()
     try:
         device = next(model.parameters()).device
-        for i in range(0, calibration.shape[0], batch_size):
-            model(calibration[i : i + batch_size].to(device))
+        with recording(layers) as stats:
+            for i in range(0, calibration.shape[0], batch_size):
+                model(calibration[i : i + batch_size].to(device))
     finally:
-        for h in handles:
-            h.remove()
         model.train(was_training)
     return stats

@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from .._validate import fraction, positive_int
+from . import calibration
 from . import hessian as _hessian
 from .calibration import LinearStats, linear_layers
 
@@ -279,28 +280,8 @@ def _prune_layer(layer: nn.Linear, method: str, pattern: str, sparsity: float, s
 @torch.no_grad()
 def _block_stats(block: nn.Module, layers: dict[str, nn.Linear], run) -> dict[str, LinearStats]:
     """Input statistics of `layers` (modules of `block`) while `run()` feeds the block."""
-    stats: dict[str, LinearStats] = {}
-
-    def hook(name):
-        def record(module, args):
-            x = args[0].detach().reshape(-1, args[0].shape[-1]).to(torch.float64)
-            s = stats.get(name)
-            if s is None:
-                width = x.shape[1]
-                z = torch.zeros
-                s = stats[name] = LinearStats(z(width, width, dtype=x.dtype, device=x.device), z(width, dtype=x.dtype))
-            s.xtx += x.T @ x
-            s.abs_sum += x.abs().sum(dim=0).to(s.abs_sum.device)
-            s.n += x.shape[0]
-
-        return record
-
-    handles = [m.register_forward_pre_hook(hook(name)) for name, m in layers.items()]
-    try:
+    with calibration.recording(layers) as stats:
         run()
-    finally:
-        for h in handles:
-            h.remove()
     return stats
 
 
