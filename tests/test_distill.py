@@ -155,3 +155,22 @@ def test_distiller_trains_the_student_leaves_the_teacher_and_counts_its_flops(ma
     assert hook.teacher_flops(16) == pytest.approx(hist.tokens * per_token)
     with pytest.raises(ValueError, match="vocab"):
         hook(torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 4, dtype=torch.long), torch.zeros(1, 4, 5))
+
+
+def test_stored_distillation_pairs_each_seed_at_equal_student_compute():
+    """The stored run's comparison is fair by construction: for every language and seed the
+    distilled student and the scratch student spent the same training FLOPs on the same tokens,
+    and only the distilled one paid for teacher forwards."""
+    from llmscale import experiments
+
+    data = experiments.load("distillation")["data"]
+    for language in ("markov", "english"):
+        runs = data[language]["runs"]
+        main = [r for r in runs if r["method"] == "scratch" or (r["temperature"], r["alpha"]) == (2.0, 0.5)]
+        for seed in (0, 1, 2):
+            pair = {r["method"]: r for r in main if r["seed"] == seed}
+            assert set(pair) == {"scratch", "distilled"}, (language, seed, set(pair))
+            scratch, distilled = pair["scratch"], pair["distilled"]
+            assert scratch["student_train_flops"] == distilled["student_train_flops"] > 0
+            assert scratch["tokens"] == distilled["tokens"]
+            assert scratch["teacher_forward_flops"] == 0 < distilled["teacher_forward_flops"]
