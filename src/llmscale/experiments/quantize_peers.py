@@ -141,9 +141,12 @@ def _llmcompressor(model, language: str, fp32_loss: float) -> dict:
     from ..model import hf
 
     cal = cm.calibration_windows(language, n_windows=N_CALIBRATION)
+    # the book's own model, exported to a local folder and read back from it (never from a hub)
     with tempfile.TemporaryDirectory() as tmp:  # oneshot reads the checkpoint's directory again
         path = hf.save_pretrained(model, Path(tmp) / "model")
-        peer = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
+        peer = transformers.AutoModelForCausalLM.from_pretrained(
+            path, dtype=torch.float32, local_files_only=True
+        ).eval()
         return _llmcompressor_on(peer, model, language, fp32_loss, cal, oneshot, GPTQModifier, Dataset)
 
 
