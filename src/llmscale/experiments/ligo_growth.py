@@ -16,9 +16,10 @@ initialisation, materialised), "stack" (StackBERT's duplicated layers, width gro
 copies), "net2net" (function-preserving width and depth growth; the copies' readers get random
 shares summing to 1, which keeps the function and breaks the copies' symmetry).
 
-Learning rates: each method is swept over `LRS` on seed 0; its best (lowest final validation loss)
+Learning rates: each method is swept over the size's `lrs` (five rates from 3e-4 to 3e-2 at
+size "small", a factor of about 3 apart) on seed 0; its best (lowest final validation loss)
 is run on seeds 1 and 2 (seed 0's run at that rate is the third seed). The operator's own learning
-rate is swept on seed 0 over `OP_LRS` (lowest validation loss after its steps) and reused. Sweeps
+rate is swept on seed 0 over the size's `op_lrs` (lowest validation loss after its steps) and reused. Sweeps
 are not counted in any method's FLOPs.
 
 Recorded per run: validation loss (mean over `eval_batches` fixed batches of the validation split)
@@ -30,7 +31,8 @@ these (`compression.savings`).
 
 Budget (size "small"): 3 small models × 500 steps, the operator trainings × 100 steps, the large
 runs × 800 steps of 16 × 64 tokens; two worker processes of one torch thread each; the stored run
-took 1,036 s (about 17 minutes) on the book's 2-core machine shared with other jobs.
+took 3,450 s (about 57 minutes) on the book's 2-core machine, shared for most of that time with
+another experiment's two workers.
 Size "tiny" runs in seconds for the tests.
 GPU: `--device cuda` runs the same points (seconds each); the sizes stay those of a CPU.
 """
@@ -50,7 +52,7 @@ from ..model import build
 from . import Experiment
 
 NAME = "ligo-growth"
-VERSION = 1
+VERSION = 2
 MARKOV = {"vocab_size": 32, "order": 2, "concentration": 0.1, "n_tokens": 2_000_000, "seed": 0}
 METHODS = ("scratch", "ligo", "ligo-untrained", "stack", "net2net")
 SIZES = {
@@ -81,7 +83,7 @@ SIZES = {
         "steps": 800,
         "warmup": 40,
         "op_steps": 100,
-        "lrs": (1e-3, 3e-3, 1e-2),
+        "lrs": (3e-4, 1e-3, 3e-3, 1e-2, 3e-2),
         "op_lrs": (1e-3, 3e-3, 1e-2),
         "seeds": (0, 1, 2),
         "eval_every": 25,
