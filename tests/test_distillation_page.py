@@ -84,7 +84,7 @@ def test_a_curve_that_never_matches_gives_no_ratio():
 def test_total_compute_factor_is_one_plus_a_third_of_the_size_ratio():
     assert pg.total_compute_factor(3.0, 1.0) == pytest.approx(2.0)
     assert pg.total_compute_factor(110e6, 66e6) == pytest.approx(1 + 110 / 198)
-    with pytest.raises(ValueError, match="n_student"):
+    with pytest.raises(ValueError, match="student_params"):
         pg.total_compute_factor(1.0, 0.0)
 
 

@@ -10,18 +10,22 @@ of KL(p ‖ q) in the student's logits is (q − p) / T, and for large T that di
 as 1/T, so without T² the soft targets would fade from the update (Hinton et al., Section 2).
 
 `soft_target_loss(student_logits, teacher_logits, targets, temperature, alpha)` is the formula;
-`Distiller(teacher, temperature, alpha)` is the hook `llmscale.train.train(..., loss_fn=...)`
-calls with each batch: it runs the teacher (no gradient) and returns the objective, and it counts
-the tokens it showed the teacher so that the teacher's forward FLOPs can be reported apart from
-the student's training FLOPs (`teacher_flops`).
+`distillation_cost(teacher_params, student_params, tokens)` is the bill in FLOPs, the teacher's
+forward passes beside the student's training; `Distiller(teacher, temperature, alpha)` is the
+hook `llmscale.train.train(..., loss_fn=...)` calls with each batch: it runs the teacher (no
+gradient) and returns the objective, and it counts the tokens it showed the teacher so that the
+teacher's forward FLOPs can be reported apart from the student's training FLOPs (`teacher_flops`).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from .. import counting
+from .._validate import positive_number
 from ..model.decoder import Decoder
 
 
@@ -126,3 +130,45 @@ class Distiller:
     def teacher_flops(self, seq_len: int) -> float:
         """Forward FLOPs the teacher has spent so far (tokens × forward FLOPs per token at seq_len)."""
         return self.teacher_tokens * counting.flops_per_token(self.teacher.cfg, context=seq_len, training=False)
+
+
+# --- the bill -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistillationCost:
+    """FLOPs of distilling a teacher into a student on `tokens` tokens: the teacher runs forward
+    on every student token (2·N_teacher per token), the student trains (6·N_student per token)."""
+
+    teacher_params: float
+    student_params: float
+    tokens: float
+    teacher_flops: float
+    student_flops: float
+
+    @property
+    def total_flops(self) -> float:
+        return self.teacher_flops + self.student_flops
+
+    @property
+    def teacher_share(self) -> float:
+        """Fraction of the distillation's FLOPs spent in the teacher's forward passes."""
+        return self.teacher_flops / self.total_flops
+
+    @property
+    def teacher_over_student(self) -> float:
+        """Teacher forward FLOPs over the student's own training FLOPs: N_T / (3·N_S)."""
+        return self.teacher_flops / self.student_flops
+
+
+def distillation_cost(teacher_params: float, student_params: float, tokens: float) -> DistillationCost:
+    """C = 2·N_T·D + 6·N_S·D, the attention terms left out (a few percent at
+    2k context)."""
+    n_t = positive_number("teacher_params", teacher_params, "100e9")
+    n_s = positive_number("student_params", student_params, "50e6")
+    d = positive_number("tokens", tokens, "1e12")
+    if n_s >= n_t:
+        raise ValueError(
+            f"student_params={n_s:g} must be smaller than teacher_params={n_t:g}; distillation shrinks a model"
+        )
+    return DistillationCost(n_t, n_s, d, 2 * n_t * d, counting.approx_training_flops(n_s, d))

@@ -77,13 +77,13 @@ def teacher(language: str, size: str = "small"):
 
 def interval95(values) -> dict:
     """Mean, sample standard deviation and the 95% interval for the mean (Student's t, n − 1 dof)."""
-    from scipy.stats import t as student_t
+    from ..compression.savings import t_interval
 
     v = np.asarray(values, dtype=float)
     if v.size < 2:
         raise ValueError(f"values has {v.size} entries; an interval needs at least two seeds")
-    half = float(student_t.ppf(0.975, v.size - 1) * v.std(ddof=1) / np.sqrt(v.size))
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)), "half_width": half, "n": int(v.size)}
+    mean, _, high = t_interval(v, 0.95)
+    return {"mean": mean, "std": float(v.std(ddof=1)), "half_width": high - mean, "n": int(v.size)}
 
 
 def train_student(language: str, size: str, seed: int, teacher_model=None, temperature=TEMPERATURE, alpha=ALPHA):

@@ -5,10 +5,13 @@ than a cent, "half the cost" in FLOPs and in dollars, the rest), and the page's 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from ... import claims, cost, counting, exercises, hardware, presets, published
 from ..._validate import fraction, positive_number
+from ...compression.distill import (  # noqa: F401 - the page calls pg.distillation_cost
+    DistillationCost,
+    distillation_cost,
+)
 from ...inference import serving_cost
 
 HERE = "compression/cost_ledger"
@@ -176,45 +179,6 @@ def gpt3_energy() -> tuple[float, float, float]:
 
 
 # --- distilling a hundred-billion-parameter model ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DistillationCost:
-    """FLOPs of distilling a teacher into a student on `tokens` tokens: the teacher runs forward
-    on every student token (2·N_teacher per token), the student trains (6·N_student per token)."""
-
-    teacher_params: float
-    student_params: float
-    tokens: float
-    teacher_flops: float
-    student_flops: float
-
-    @property
-    def total_flops(self) -> float:
-        return self.teacher_flops + self.student_flops
-
-    @property
-    def teacher_share(self) -> float:
-        """Fraction of the distillation's FLOPs spent in the teacher's forward passes."""
-        return self.teacher_flops / self.total_flops
-
-    @property
-    def teacher_over_student(self) -> float:
-        """Teacher forward FLOPs over the student's own training FLOPs: N_T / (3·N_S)."""
-        return self.teacher_flops / self.student_flops
-
-
-def distillation_cost(teacher_params: float, student_params: float, tokens: float) -> DistillationCost:
-    """(eq. distill-flops) C = 2·N_T·D + 6·N_S·D, the attention terms left out (a few percent at
-    2k context)."""
-    n_t = positive_number("teacher_params", teacher_params, "100e9")
-    n_s = positive_number("student_params", student_params, "50e6")
-    d = positive_number("tokens", tokens, "1e12")
-    if n_s >= n_t:
-        raise ValueError(
-            f"student_params={n_s:g} must be smaller than teacher_params={n_t:g}; distillation shrinks a model"
-        )
-    return DistillationCost(n_t, n_s, d, 2 * n_t * d, counting.approx_training_flops(n_s, d))
 
 
 def student_for_teacher_share(teacher_params: float, share: float) -> float:

@@ -171,11 +171,11 @@ def rounds_to(value: float, claimed: float, digits: int = 1) -> bool:
     return abs(value - claimed) <= claims.tolerance(claimed, digits) * abs(claimed)
 
 
-def total_compute_factor(n_teacher: float, n_student: float) -> float:
-    """Distilled over scratch training compute with 2·N_T forward and 6·N_S training FLOPs per token."""
-    if not (n_teacher > 0 and n_student > 0):
-        raise ValueError(f"n_teacher={n_teacher} and n_student={n_student} must be positive parameter counts")
-    return 1 + 2 * n_teacher / (6 * n_student)
+def total_compute_factor(teacher_params: float, student_params: float) -> float:
+    """Distilled over scratch training compute with 2·N_T forward and 6·N_S training FLOPs per token
+    (`compression.distill.distillation_cost`)."""
+    bill = distill.distillation_cost(teacher_params, student_params, tokens=1.0)
+    return bill.total_flops / bill.student_flops
 
 
 # --- claims --------------------------------------------------------------------------------------
